@@ -1,0 +1,209 @@
+"""The one interface every benchmark (tabular, surrogate, synthetic) implements.
+
+A benchmark answers "what would training config x for f epochs with seed s give?" for many
+(config, fidelity) pairs in one call. Optimizers and the simulator only use this interface.
+
+Conventions
+-----------
+- ``configs``: one dict, a list of dicts, a DataFrame, or an encoded array ``(n, d)``
+  (see :class:`hasbench.spaces.Space`). Arrays are the fast path.
+- ``fidelity``: a scalar or an array of length n (the space's first fidelity, e.g. epochs).
+  For a space whose fidelity is a hyperparameter (``hia-cnn``'s ``epochs``),
+  ``fidelity=None`` reads each config at its own value.
+- ``seed``: ``None`` gives the seed-averaged (expected) answer; an int or an array of ints
+  gives one seed's answer, deterministic for a given (config, seed) and consistent along the
+  curve.
+- Metric names: the run table's per-epoch metrics (``train_loss``, ``valid_acc`` ...),
+  ``cum_time`` (cumulative training seconds up to the fidelity, monotone in the fidelity),
+  and the static metrics (``params``, ``flops`` ...).
+- Direction: metrics ending in ``_acc`` are maximised, everything else minimised;
+  :meth:`Benchmark.to_loss` turns any metric into a loss (lower is better).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidValueError, check_choice
+from ..spaces import Fidelity, Space
+
+__all__ = ["Benchmark", "maximize", "to_loss"]
+
+
+def maximize(metric: str) -> bool:
+    """True if larger values of ``metric`` are better (accuracies)."""
+    return metric.endswith("_acc") or metric.endswith("accuracy") or metric in ("bleu",)
+
+
+def to_loss(metric: str, values: np.ndarray) -> np.ndarray:
+    """Map metric values to a loss to minimise: ``1 - acc`` for accuracies, ``-v`` for other
+    maximised metrics, the value itself otherwise. NaN (diverged) becomes ``+inf``."""
+    v = np.asarray(values, dtype=np.float64)
+    if metric.endswith("_acc") or metric.endswith("accuracy"):
+        out = 1.0 - v
+    elif maximize(metric):
+        out = -v
+    else:
+        out = v.copy()
+    out[~np.isfinite(out)] = np.inf
+    return out
+
+
+class Benchmark(ABC):
+    """Abstract benchmark. Subclasses implement :meth:`_query_arrays`.
+
+    Attributes
+    ----------
+    name : str
+    space : Space
+    metrics : list of str
+        Every metric :meth:`query` can return.
+    objective : str
+        Default metric optimizers use (``valid_acc``).
+    """
+
+    name: str = "benchmark"
+    space: Space
+    metrics: list[str]
+    objective: str = "valid_acc"
+    cost_metric: str = "cum_time"
+
+    # ------------------------------------------------------------ to implement
+    @abstractmethod
+    def _query_arrays(self, X: np.ndarray, fidelity: np.ndarray, seed: np.ndarray | None,
+                      metrics: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectorised core: ``X`` validated ``(n, d)``, ``fidelity`` validated float array
+        ``(n,)``, ``seed`` ``None`` or int array ``(n,)``; return ``{metric: (n,) array}``."""
+
+    # ------------------------------------------------------------ public API
+    @property
+    def fidelity(self) -> Fidelity:
+        """The benchmark's fidelity (the space's first)."""
+        return self.space.fidelity
+
+    @property
+    def fidelities(self) -> tuple[Fidelity, ...]:
+        return self.space.fidelities
+
+    def _to_array(self, configs: Any) -> np.ndarray:
+        import pandas as pd
+
+        if isinstance(configs, np.ndarray) and configs.dtype != object:
+            return self.space.check_array(configs, where=f"{self.name}.query")
+        if isinstance(configs, (dict, pd.DataFrame)) or isinstance(configs, (list, tuple)):
+            if isinstance(configs, (list, tuple)) and configs and not isinstance(configs[0],
+                                                                                 dict):
+                return self.space.check_array(np.asarray(configs, dtype=float),
+                                              where=f"{self.name}.query")
+            return self.space.encode(configs)
+        raise InvalidValueError("configs", type(configs).__name__,
+                                "a dict, a list of dicts, a DataFrame or an encoded array "
+                                f"of shape (n, {self.space.dim})", f"{self.name}.query")
+
+    def _fidelity_array(self, X: np.ndarray, fidelity: Any) -> np.ndarray:
+        fid = self.fidelity
+        n = X.shape[0]
+        if fidelity is None:
+            if fid.in_config:
+                col = X[:, self.space.names.index(fid.name)]
+                return np.round(col).astype(float)
+            return np.full(n, float(fid.upper))
+        f = np.asarray(fidelity, dtype=float)
+        if f.ndim == 0:
+            f = np.full(n, float(f))
+        if f.shape != (n,):
+            raise InvalidValueError("fidelity", f"array of shape {f.shape}",
+                                    f"a scalar or an array of shape ({n},)", f"{self.name}.query")
+        return fid.validate(f, where=f"{self.name}.query")
+
+    def _seed_array(self, seed: Any, n: int) -> np.ndarray | None:
+        if seed is None:
+            return None
+        s = np.asarray(seed)
+        if s.ndim == 0:
+            s = np.full(n, s)
+        if s.shape != (n,) or not np.issubdtype(s.dtype, np.integer) or (s < 0).any():
+            raise InvalidValueError("seed", seed, f"None, a non-negative int, or an int array "
+                                    f"of shape ({n},)", f"{self.name}.query")
+        return s.astype(np.int64)
+
+    def _metric_list(self, metrics: Any) -> list[str]:
+        if metrics is None:
+            return list(self.metrics)
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        metrics = list(metrics)
+        for m in metrics:
+            check_choice("metric", m, self.metrics, f"{self.name}.query", unknown=True)
+        return metrics
+
+    def query(self, configs: Any, fidelity: Any = None, seed: Any = None,
+              metrics: Any = None, as_arrays: bool = False):
+        """Answer many (config, fidelity) pairs in one vectorised call.
+
+        Returns a DataFrame with one row per config (columns = metrics, plus ``fidelity``),
+        or ``{metric: ndarray (n,)}`` when ``as_arrays=True``.
+        """
+        X = self._to_array(configs)
+        f = self._fidelity_array(X, fidelity)
+        s = self._seed_array(seed, X.shape[0])
+        ms = self._metric_list(metrics)
+        out = self._query_arrays(X, f, s, ms)
+        if as_arrays:
+            return out
+        import pandas as pd
+
+        df = pd.DataFrame(out)
+        df.insert(0, self.fidelity.name, f)
+        return df
+
+    def curve(self, configs: Any, seed: Any = None, metrics: Any = None) -> dict[str, np.ndarray]:
+        """Whole learning curves: ``{metric: (n_configs, n_fidelities)}`` over every integer
+        fidelity value from min to max, in one call."""
+        X = self._to_array(configs)
+        fv = self.fidelity.values()
+        n, k = X.shape[0], fv.shape[0]
+        s = self._seed_array(seed, n)
+        Xr = np.repeat(X, k, axis=0)
+        fr = np.tile(fv.astype(float), n)
+        sr = None if s is None else np.repeat(s, k)
+        out = self._query_arrays(Xr, fr, sr, self._metric_list(metrics))
+        return {m: v.reshape(n, k) for m, v in out.items()}
+
+    def cost(self, configs: Any, from_fidelity: Any = 0, to_fidelity: Any = None,
+             seed: Any = None) -> np.ndarray:
+        """Seconds to continue training from ``from_fidelity`` to ``to_fidelity`` (0 means
+        from scratch): ``cum_time(to) - cum_time(from)``, never negative."""
+        X = self._to_array(configs)
+        n = X.shape[0]
+        to = self._fidelity_array(X, to_fidelity)
+        s = self._seed_array(seed, n)
+        c_to = self._query_arrays(X, to, s, [self.cost_metric])[self.cost_metric]
+        frm = np.asarray(from_fidelity, dtype=float)
+        frm = np.full(n, float(frm)) if frm.ndim == 0 else frm
+        if frm.shape != (n,):
+            raise InvalidValueError("from_fidelity", f"array of shape {frm.shape}",
+                                    f"a scalar or an array of shape ({n},)", f"{self.name}.cost")
+        if (frm > to).any():
+            raise InvalidValueError("from_fidelity", float(frm[np.argmax(frm > to)]),
+                                    "values <= to_fidelity", f"{self.name}.cost")
+        c_from = np.zeros(n)
+        pos = frm > 0
+        if pos.any():
+            self.fidelity.validate(frm[pos], where=f"{self.name}.cost")
+            c_from[pos] = self._query_arrays(X[pos], frm[pos], None if s is None else s[pos],
+                                             [self.cost_metric])[self.cost_metric]
+        return np.maximum(c_to - c_from, 0.0)
+
+    def to_loss(self, metric: str, values: np.ndarray) -> np.ndarray:
+        """See :func:`to_loss`."""
+        return to_loss(metric, values)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.name!r}, space={self.space.name!r}, "
+                f"fidelity={self.fidelity.name}[{self.fidelity.lower:g}..{self.fidelity.upper:g}],"
+                f" metrics={len(self.metrics)})")

@@ -1,0 +1,179 @@
+"""Errors and argument checks shared by every public entry point.
+
+Every error hasbench raises for bad input names the parameter, the bad value and what is
+allowed, and keeps them as attributes (``parameter``, ``value``, ``allowed``) so callers can
+act on them programmatically.  Errors subclass the builtin the user would expect
+(``ValueError`` for bad values, ``KeyError`` for unknown names), so ``except ValueError``
+keeps working.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "HasbenchError",
+    "InvalidValueError",
+    "UnknownNameError",
+    "ConfigError",
+    "FidelityError",
+    "SchemaError",
+    "check_int",
+    "check_float",
+    "check_choice",
+    "check_path",
+]
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fmt_allowed(allowed: Any) -> str:
+    if isinstance(allowed, str):
+        return allowed
+    if isinstance(allowed, Iterable):
+        items = list(allowed)
+        shown = ", ".join(repr(a) for a in items[:20])
+        if len(items) > 20:
+            shown += f", ... ({len(items)} in all)"
+        return "one of [" + shown + "]"
+    return str(allowed)
+
+
+class HasbenchError(Exception):
+    """Base class of all hasbench errors."""
+
+
+class InvalidValueError(HasbenchError, ValueError):
+    """A parameter received a value outside what it allows.
+
+    Attributes
+    ----------
+    parameter : str
+        Name of the parameter (or hyperparameter) that received the value.
+    value : object
+        The offending value.
+    allowed : object
+        A description of the allowed values (a range string or a list of choices).
+    """
+
+    def __init__(self, parameter: str, value: Any, allowed: Any, where: str | None = None,
+                 hint: str | None = None):
+        self.parameter = parameter
+        self.value = value
+        self.allowed = allowed
+        self.where = where
+        prefix = f"{where}: " if where else ""
+        msg = (f"{prefix}invalid value for '{parameter}': {_short(value)}; "
+               f"allowed: {_fmt_allowed(allowed)}")
+        if hint:
+            msg += f". {hint}"
+        super().__init__(msg)
+
+
+class UnknownNameError(HasbenchError, KeyError):
+    """A name (hyperparameter, metric, space, benchmark, optimizer ...) is not known."""
+
+    def __init__(self, parameter: str, value: Any, allowed: Any, where: str | None = None,
+                 hint: str | None = None):
+        self.parameter = parameter
+        self.value = value
+        self.allowed = allowed
+        self.where = where
+        prefix = f"{where}: " if where else ""
+        msg = f"{prefix}unknown {parameter} {_short(value)}; allowed: {_fmt_allowed(allowed)}"
+        if hint:
+            msg += f". {hint}"
+        self.message = msg
+        super().__init__(msg)
+
+    def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
+        return self.message
+
+
+class ConfigError(InvalidValueError):
+    """A configuration is invalid for its search space (range, inactive value, missing value)."""
+
+
+class FidelityError(InvalidValueError):
+    """A fidelity (e.g. epochs) is outside the benchmark's bounds."""
+
+
+class SchemaError(InvalidValueError):
+    """A data file has the wrong format or an unsupported schema version."""
+
+
+def check_int(name: str, value: Any, low: int | None = None, high: int | None = None,
+              where: str | None = None) -> int:
+    """Return ``value`` as an int, raising :class:`InvalidValueError` if it is not an integer
+    within ``[low, high]`` (either bound may be ``None``)."""
+    lo = "-inf" if low is None else str(low)
+    hi = "inf" if high is None else str(high)
+    allowed = f"an int in the range [{lo}, {hi}]"
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        if isinstance(value, Real) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise InvalidValueError(name, value, allowed, where)
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InvalidValueError(name, value, allowed, where)
+    return value
+
+
+def check_float(name: str, value: Any, low: float | None = None, high: float | None = None,
+                where: str | None = None, low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a float, raising :class:`InvalidValueError` unless it is a finite
+    real number within the given bounds."""
+    lb = "(" if low_open else "["
+    hb = ")" if high_open else "]"
+    allowed = (f"a finite float in the range {lb}{'-inf' if low is None else low}, "
+               f"{'inf' if high is None else high}{hb}")
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
+        raise InvalidValueError(name, value, allowed, where)
+    value = float(value)
+    if low is not None and (value < low or (low_open and value == low)):
+        raise InvalidValueError(name, value, allowed, where)
+    if high is not None and (value > high or (high_open and value == high)):
+        raise InvalidValueError(name, value, allowed, where)
+    return value
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any], where: str | None = None,
+                 unknown: bool = False) -> Any:
+    """Return ``value`` if it is one of ``choices``; otherwise raise
+    :class:`InvalidValueError` (or :class:`UnknownNameError` when ``unknown=True``)."""
+    choices = list(choices)
+    try:
+        ok = value in choices
+    except TypeError:
+        ok = False
+    if not ok:
+        hint = None
+        if isinstance(value, str):
+            import difflib
+
+            close = difflib.get_close_matches(value, [str(c) for c in choices], n=3)
+            if close:
+                hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+        cls = UnknownNameError if unknown else InvalidValueError
+        raise cls(name, value, choices, where, hint=hint)
+    return value
+
+
+def check_path(name: str, value: Any, must_exist: bool = False, where: str | None = None) -> Path:
+    """Expand ``~`` and environment variables and return a :class:`~pathlib.Path`."""
+    if not isinstance(value, (str, os.PathLike)) or str(value) == "":
+        raise InvalidValueError(name, value, "a non-empty path (str or os.PathLike)", where)
+    path = Path(os.path.expandvars(os.path.expanduser(os.fspath(value))))
+    if must_exist and not path.exists():
+        raise InvalidValueError(name, str(path), "an existing path", where,
+                                hint="the file does not exist")
+    return path

@@ -1,0 +1,694 @@
+"""The :class:`Space` object: a named, versioned ConfigSpace plus fidelities and a codec.
+
+The codec maps many configurations to one float array (one row per config, one column per
+hyperparameter, in :attr:`Space.names` order) and back:
+
+==================  ===========================================================
+hyperparameter      encoded value
+==================  ===========================================================
+float               the value; ``log(value)`` when declared ``log=True``
+integer             the value; ``log(value)`` when declared ``log=True``
+categorical         the index of the choice in ``choices``
+ordinal             the index of the value in ``sequence``
+constant            ``0.0``
+inactive (cond.)    :data:`INACTIVE` (NaN), whatever the type
+==================  ===========================================================
+
+Round trips.  ``encode(decode(X))`` returns ``X`` bit for bit for every array ``encode``
+produced.  ``decode(encode(c)) == c`` exactly for every *canonical* config: one that
+:meth:`Space.sample` or :meth:`Space.decode` returned (they return values ``exp(z)`` for log
+floats, which are fixed points of ``exp(log(.))``).  A log-scaled float typed in by hand can
+come back one unit in the last place away, because ``log`` maps several neighbouring floats
+to one value; :meth:`Space.canonicalize` returns the canonical form.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import ConfigSpace as CS
+import numpy as np
+
+from ..errors import (
+    ConfigError,
+    FidelityError,
+    InvalidValueError,
+    UnknownNameError,
+    check_int,
+)
+
+__all__ = ["Fidelity", "Space", "INACTIVE"]
+
+#: Sentinel stored in an encoded array for a conditional hyperparameter that is inactive.
+INACTIVE = np.nan
+
+_FLOAT, _INT, _CAT, _ORD, _CONST = "float", "int", "categorical", "ordinal", "constant"
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """One fidelity dimension of a space (e.g. training epochs).
+
+    Parameters
+    ----------
+    name : str
+        Name of the fidelity, e.g. ``"epochs"``.
+    lower, upper : float
+        Inclusive bounds.
+    is_int : bool
+        Whether only integer values are allowed.
+    log : bool
+        Whether the fidelity is naturally spaced logarithmically (a hint for schedulers).
+    in_config : bool
+        ``True`` when a hyperparameter of the same name doubles as this fidelity: the
+        configuration itself says how long to train (``hia-cnn``'s ``epochs``); querying a
+        config then reads its curve at its own value unless a fidelity is given.
+    """
+
+    name: str
+    lower: float
+    upper: float
+    is_int: bool = True
+    log: bool = False
+    in_config: bool = False
+
+    def validate(self, values: Any, where: str | None = None) -> np.ndarray:
+        """Return ``values`` as a float array; raise :class:`FidelityError` naming the first
+        value out of bounds (or non-integer when ``is_int``)."""
+        arr = np.asarray(values, dtype=float)
+        kind = "an int" if self.is_int else "a float"
+        allowed = f"{kind} in the range [{_num(self.lower)}, {_num(self.upper)}]"
+        bad = ~np.isfinite(arr) | (arr < self.lower) | (arr > self.upper)
+        if self.is_int:
+            bad |= np.isfinite(arr) & (arr != np.round(arr))
+        if bad.any():
+            first = arr.reshape(-1)[np.argmax(bad.reshape(-1))]
+            raise FidelityError(self.name, _num(first), allowed, where)
+        return arr
+
+    def values(self) -> np.ndarray:
+        """All integer fidelity values from lower to upper (integer fidelities only)."""
+        if not self.is_int:
+            raise InvalidValueError("fidelity", self.name, "an integer fidelity",
+                                    hint="values() lists integer fidelities only")
+        return np.arange(int(self.lower), int(self.upper) + 1)
+
+
+def _exp_short(z: np.ndarray) -> np.ndarray:
+    """Inverse of ``log`` that prefers short decimals: among the floats whose log is ``z``,
+    return the value rounded to 12 significant digits when it is one of them (so a typed
+    ``0.01`` comes back as ``0.01``), else ``exp(z)``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = np.exp(z)
+        digits = 11 - np.floor(np.log10(np.abs(x)))
+        digits = np.where(np.isfinite(digits), digits, 0).astype(int)
+        xr = np.array([round(float(v), int(k)) for v, k in zip(x, digits, strict=True)]) \
+            if x.size < 64 else _round_sig(x, digits)
+        return np.where(np.log(xr) == z, xr, x)
+
+
+def _canonical_log(z: np.ndarray) -> np.ndarray:
+    """Move each log value to a nearby fixed point of ``log(_exp_short(z))``."""
+    for _ in range(16):
+        z2 = np.log(_exp_short(z))
+        if np.array_equal(z2, z):
+            return z
+        z = z2
+    raise RuntimeError("log codec did not reach a fixed point")  # pragma: no cover
+
+
+def _round_sig(x: np.ndarray, digits: np.ndarray) -> np.ndarray:
+    scale = 10.0 ** digits.astype(float)
+    return np.round(x * scale) / scale
+
+
+def _num(x: float) -> int | float:
+    x = float(x)
+    return int(x) if x.is_integer() else x
+
+
+@dataclass
+class _Dim:
+    name: str
+    kind: str
+    lower: float = 0.0
+    upper: float = 0.0
+    log: bool = False
+    choices: tuple = ()
+    default: Any = None
+
+
+def _dim_of(hp: Any) -> _Dim:
+    if isinstance(hp, CS.UniformFloatHyperparameter):
+        return _Dim(hp.name, _FLOAT, float(hp.lower), float(hp.upper), bool(hp.log),
+                    default=float(hp.default_value))
+    if isinstance(hp, CS.UniformIntegerHyperparameter):
+        return _Dim(hp.name, _INT, float(hp.lower), float(hp.upper), bool(hp.log),
+                    default=int(hp.default_value))
+    if isinstance(hp, CS.CategoricalHyperparameter):
+        return _Dim(hp.name, _CAT, choices=tuple(hp.choices), default=hp.default_value)
+    if isinstance(hp, CS.OrdinalHyperparameter):
+        return _Dim(hp.name, _ORD, choices=tuple(hp.sequence), default=hp.default_value)
+    if isinstance(hp, CS.Constant):
+        return _Dim(hp.name, _CONST, choices=(hp.value,), default=hp.value)
+    raise InvalidValueError(
+        "hyperparameter type", type(hp).__name__,
+        ["UniformFloatHyperparameter", "UniformIntegerHyperparameter",
+         "CategoricalHyperparameter", "OrdinalHyperparameter", "Constant"],
+        hint=f"hyperparameter {hp.name!r} cannot be encoded by hasbench")
+
+
+def _py(value: Any) -> Any:
+    """numpy scalar -> plain Python scalar (JSON friendly)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class Space:
+    """A named, versioned joint search space.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"hia-cnn"``.
+    version : str
+        Version string; bumped whenever ranges or hyperparameters change, so run tables and
+        surrogates made for another version are refused.
+    configspace : ConfigSpace.ConfigurationSpace
+        The hyperparameters, conditions and forbiddens (interoperates with SMAC, DEHB,
+        Syne Tune and Optuna through ConfigSpace).
+    fidelities : sequence of Fidelity
+        Fidelity dimensions (first one is the default fidelity).
+    order : sequence of str, optional
+        Column order of the codec; defaults to the ConfigSpace order.
+    metadata : dict, optional
+        JSON-serialisable extra facts (importance ranking, hyperparameter groups, citations).
+    description : str
+        One paragraph for ``hasbench spaces describe``.
+    """
+
+    def __init__(self, name: str, version: str, configspace: CS.ConfigurationSpace,
+                 fidelities: Sequence[Fidelity] = (), order: Sequence[str] | None = None,
+                 metadata: Mapping[str, Any] | None = None, description: str = ""):
+        if not isinstance(name, str) or not name:
+            raise InvalidValueError("name", name, "a non-empty string", "Space")
+        if not isinstance(configspace, CS.ConfigurationSpace):
+            raise InvalidValueError("configspace", type(configspace).__name__,
+                                    "a ConfigSpace.ConfigurationSpace", "Space")
+        self.name = name
+        self.version = str(version)
+        self.configspace = configspace
+        cs_names = list(configspace.keys())
+        if order is None:
+            order = cs_names
+        order = list(order)
+        if sorted(order) != sorted(cs_names):
+            raise InvalidValueError("order", order, cs_names, "Space",
+                                    hint="order must be a permutation of the hyperparameters")
+        self.names: list[str] = order
+        self._dims = [_dim_of(configspace[n]) for n in order]
+        self._index = {n: i for i, n in enumerate(order)}
+        self.fidelities: tuple[Fidelity, ...] = tuple(fidelities)
+        for f in self.fidelities:
+            if f.in_config:
+                d = self._dims[self._index[f.name]] if f.name in self._index else None
+                if d is None or d.kind != _INT or (d.lower, d.upper) != (f.lower, f.upper):
+                    raise InvalidValueError(
+                        "fidelities", f.name, "an integer hyperparameter with the same bounds",
+                        "Space", hint="an in-config fidelity must mirror its hyperparameter")
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.description = description
+        self._conditional = bool(configspace.conditions) or bool(configspace.forbidden_clauses)
+
+    # ------------------------------------------------------------------ basic facts
+    def __repr__(self) -> str:
+        fid = ", ".join(f"{f.name}[{_num(f.lower)}..{_num(f.upper)}]" for f in self.fidelities)
+        return f"Space({self.name!r}, version={self.version!r}, d={self.dim}, fidelities=[{fid}])"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Space) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.version))
+
+    @property
+    def dim(self) -> int:
+        """Number of hyperparameters (columns of the encoded array)."""
+        return len(self.names)
+
+    @property
+    def fidelity(self) -> Fidelity:
+        """The default (first) fidelity."""
+        if not self.fidelities:
+            raise InvalidValueError("fidelities", (), "at least one fidelity", self.name)
+        return self.fidelities[0]
+
+    def get_fidelity(self, name: str | None = None) -> Fidelity:
+        """The fidelity called ``name`` (default: the first)."""
+        if name is None:
+            return self.fidelity
+        for f in self.fidelities:
+            if f.name == name:
+                return f
+        raise UnknownNameError("fidelity", name, [f.name for f in self.fidelities], self.name)
+
+    @property
+    def search_names(self) -> list[str]:
+        """Hyperparameters an optimizer searches over: all except in-config fidelities.
+
+        For ``hia-cnn`` this drops ``epochs`` when a multi-fidelity optimizer controls
+        training length; a full-budget optimizer may search ``epochs`` like any other
+        hyperparameter (that is what the HIA paper does).
+        """
+        fids = {f.name for f in self.fidelities if f.in_config}
+        return [n for n in self.names if n not in fids]
+
+    def kind(self, name: str) -> str:
+        """Type of a hyperparameter: float, int, categorical, ordinal or constant."""
+        return self._dims[self._col(name)].kind
+
+    def bounds(self, name: str) -> tuple[float, float]:
+        """Encoded-space bounds of a hyperparameter (log-transformed where log)."""
+        d = self._dims[self._col(name)]
+        if d.kind in (_FLOAT, _INT):
+            return (float(np.log(d.lower)), float(np.log(d.upper))) if d.log else (d.lower, d.upper)
+        return 0.0, float(len(d.choices) - 1)
+
+    def choices(self, name: str) -> tuple:
+        """Choices of a categorical/ordinal/constant hyperparameter."""
+        d = self._dims[self._col(name)]
+        if d.kind not in (_CAT, _ORD, _CONST):
+            raise InvalidValueError("name", name, [x.name for x in self._dims
+                                                   if x.kind in (_CAT, _ORD, _CONST)],
+                                    self.name, hint="choices() is for categorical hyperparameters")
+        return d.choices
+
+    def is_categorical(self) -> np.ndarray:
+        """Boolean mask over columns: True for categorical (unordered) hyperparameters."""
+        return np.array([d.kind in (_CAT, _CONST) for d in self._dims])
+
+    def n_choices(self) -> np.ndarray:
+        """Number of choices per column (0 for numeric columns)."""
+        return np.array([len(d.choices) if d.kind in (_CAT, _ORD, _CONST) else 0
+                         for d in self._dims])
+
+    def _col(self, name: str) -> int:
+        try:
+            return self._index[name]
+        except (KeyError, TypeError):
+            raise UnknownNameError("hyperparameter", name, self.names, self.name) from None
+
+    def default(self) -> dict[str, Any]:
+        """The default configuration (ConfigSpace defaults), canonical."""
+        cfg = dict(self.configspace.get_default_configuration())
+        return self.decode(self.encode([cfg]))[0]
+
+    # ------------------------------------------------------------------ validation
+    def validate(self, config: Mapping[str, Any], where: str | None = None) -> dict[str, Any]:
+        """Check one configuration and return it with plain Python values.
+
+        Raises :class:`~hasbench.errors.UnknownNameError` for an unknown hyperparameter and
+        :class:`~hasbench.errors.ConfigError` for a value out of range, a missing active
+        value, a value set for an inactive conditional hyperparameter, or a forbidden
+        combination.
+        """
+        where = where or f"space {self.name!r}"
+        if not isinstance(config, Mapping):
+            raise ConfigError("config", type(config).__name__, "a mapping of hyperparameter name "
+                              "to value", where)
+        out: dict[str, Any] = {}
+        for key, value in config.items():
+            i = self._index.get(key)
+            if i is None:
+                raise UnknownNameError("hyperparameter", key, self.names, where)
+            out[key] = self._check_value(self._dims[i], value, where)
+        if self._conditional:
+            missing = [n for n in self.names if n not in out]
+            try:
+                active = self._active(out)
+            except Exception as exc:  # pragma: no cover - ConfigSpace raised on odd input
+                raise ConfigError("config", out, "a valid configuration", where,
+                                  hint=str(exc)) from None
+            for n in out:
+                if n not in active:
+                    raise ConfigError(n, out[n], "no value (inactive under its condition)", where,
+                                      hint="remove it or change its parent hyperparameter")
+            for n in missing:
+                if n in active:
+                    raise ConfigError(n, None, self._allowed(self._dims[self._index[n]]), where,
+                                      hint="missing value of an active hyperparameter")
+            try:
+                self.configspace.check_configuration(CS.Configuration(self.configspace,
+                                                                      values=out))
+            except Exception as exc:
+                raise ConfigError("config", out, "a configuration allowed by the space's "
+                                  "forbidden clauses", where, hint=str(exc)) from None
+        else:
+            missing = [n for n in self.names if n not in out]
+            if missing:
+                d = self._dims[self._index[missing[0]]]
+                raise ConfigError(missing[0], None, self._allowed(d), where,
+                                  hint="missing value; every hyperparameter needs one")
+        return {n: out[n] for n in self.names if n in out}
+
+    def _active(self, values: Mapping[str, Any]) -> set[str]:
+        cs = self.configspace
+        active: set[str] = set()
+        # walk in ConfigSpace's topological order
+        for name in cs.keys():
+            conds = cs.parent_conditions_of[name] if hasattr(cs, "parent_conditions_of") else []
+            if not conds:
+                active.add(name)
+                continue
+            ok = True
+            for cond in conds:
+                parents = [p.name for p in cond.parents] if hasattr(cond, "parents") \
+                    else [cond.parent.name]
+                if any(p not in active or p not in values for p in parents):
+                    ok = False
+                    break
+                pv = {p: values[p] for p in parents}
+                try:
+                    sat = cond.satisfied_by_value(pv)
+                except Exception:
+                    ok = False
+                    break
+                if not sat:
+                    ok = False
+                    break
+            if ok:
+                active.add(name)
+        return active
+
+    @staticmethod
+    def _allowed(d: _Dim) -> str | list:
+        if d.kind == _FLOAT:
+            return f"a float in [{d.lower}, {d.upper}]" + (" (log scale)" if d.log else "")
+        if d.kind == _INT:
+            return f"an int in [{int(d.lower)}, {int(d.upper)}]" + (" (log scale)" if d.log else "")
+        return list(d.choices)
+
+    def _check_value(self, d: _Dim, value: Any, where: str) -> Any:
+        value = _py(value)
+        if d.kind == _FLOAT:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not np.isfinite(value) or not d.lower <= value <= d.upper:
+                raise ConfigError(d.name, value, self._allowed(d), where)
+            return float(value)
+        if d.kind == _INT:
+            ok = (not isinstance(value, bool) and isinstance(value, (int, float))
+                  and np.isfinite(value) and float(value).is_integer()
+                  and d.lower <= value <= d.upper)
+            if not ok:
+                raise ConfigError(d.name, value, self._allowed(d), where)
+            return int(value)
+        # categorical / ordinal / constant: exact match, but no True == 1 confusion
+        for c in d.choices:
+            if type(c) is type(value) and c == value:
+                return c
+            if isinstance(c, float) and isinstance(value, int) and not isinstance(value, bool) \
+                    and c == value:
+                return c
+            if isinstance(c, int) and not isinstance(c, bool) and isinstance(value, float) \
+                    and c == value:
+                return c
+        raise ConfigError(d.name, value, list(d.choices), where)
+
+    # ------------------------------------------------------------------ codec
+    def encode(self, configs: Any, validate: bool = True) -> np.ndarray:
+        """Encode configurations into a float64 array of shape ``(n, dim)``.
+
+        Parameters
+        ----------
+        configs : dict, sequence of dict, or pandas.DataFrame
+            One configuration, several, or a frame with one column per hyperparameter
+            (NaN/None for inactive values).
+        validate : bool
+            Check every config first (default). Turn off only for configs already validated.
+        """
+        import pandas as pd
+
+        if isinstance(configs, Mapping):
+            configs = [configs]
+        elif isinstance(configs, pd.DataFrame):
+            configs = _frame_records(configs, self.names)
+        elif isinstance(configs, np.ndarray):
+            raise InvalidValueError("configs", "numpy.ndarray",
+                                    "dicts or a DataFrame (use check_array for encoded arrays)",
+                                    f"space {self.name!r}")
+        configs = list(configs)
+        n = len(configs)
+        X = np.full((n, self.dim), INACTIVE, dtype=np.float64)
+        for r, cfg in enumerate(configs):
+            if validate:
+                cfg = self.validate(cfg, where=f"space {self.name!r}, config #{r}")
+            for name, value in cfg.items():
+                j = self._index[name]
+                X[r, j] = self._encode_value(self._dims[j], value)
+        return X
+
+    @staticmethod
+    def _encode_value(d: _Dim, value: Any) -> float:
+        if d.kind in (_FLOAT, _INT):
+            return float(np.log(float(value))) if d.log else float(value)
+        if d.kind == _CONST:
+            return 0.0
+        for i, c in enumerate(d.choices):
+            if c == value and type(c) is type(value):
+                return float(i)
+        return float(d.choices.index(value))
+
+    def decode(self, X: Any) -> list[dict[str, Any]]:
+        """Decode an encoded array (validated by :meth:`check_array`) into canonical dicts.
+
+        Inactive (NaN) columns are left out of the dicts."""
+        X = self.check_array(X)
+        cols: list[list[Any] | np.ndarray] = []
+        for j, d in enumerate(self._dims):
+            col = X[:, j]
+            if d.kind == _FLOAT:
+                cols.append(_exp_short(col) if d.log else col)
+            elif d.kind == _INT:
+                cols.append(np.round(np.exp(col)) if d.log else col)
+            else:
+                cols.append(col)
+        out = []
+        for r in range(X.shape[0]):
+            cfg: dict[str, Any] = {}
+            for j, d in enumerate(self._dims):
+                v = cols[j][r]
+                if np.isnan(X[r, j]):
+                    continue
+                if d.kind == _FLOAT:
+                    cfg[d.name] = float(v)
+                elif d.kind == _INT:
+                    cfg[d.name] = int(v)
+                else:
+                    cfg[d.name] = d.choices[int(v)]
+            out.append(cfg)
+        return out
+
+    def check_array(self, X: Any, where: str | None = None) -> np.ndarray:
+        """Validate an encoded array: shape ``(n, dim)``, values within encoded bounds,
+        categorical/integer columns integral, NaN only for conditional hyperparameters.
+        Returns it as float64."""
+        where = where or f"space {self.name!r}"
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidValueError("X", type(X).__name__, "a numeric array", where) from None
+        if X.ndim == 1 and X.shape[0] == self.dim:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != self.dim:
+            raise InvalidValueError("X.shape", X.shape, f"(n, {self.dim}) for {self.dim} "
+                                    f"hyperparameters {self.names}", where)
+        cond = set(self.configspace.conditional_hyperparameters) if self._conditional else set()
+        for j, d in enumerate(self._dims):
+            col = X[:, j]
+            nan = np.isnan(col)
+            if nan.any() and d.name not in cond:
+                raise ConfigError(d.name, "NaN (inactive)", self._allowed(d), where,
+                                  hint="only conditional hyperparameters may be inactive")
+            v = col[~nan]
+            if v.size == 0:
+                continue
+            lo, hi = self.bounds(d.name)
+            tol = 1e-12 * max(1.0, abs(lo), abs(hi))
+            bad = ~np.isfinite(v) | (v < lo - tol) | (v > hi + tol)
+            if d.kind in (_CAT, _ORD, _CONST):
+                bad |= v != np.round(v)
+            if d.kind == _INT and not d.log:
+                bad |= v != np.round(v)
+            if bad.any():
+                raise ConfigError(d.name, float(v[np.argmax(bad)]),
+                                  f"encoded values in [{lo}, {hi}]" +
+                                  (" (integral)" if d.kind in (_CAT, _ORD, _CONST, _INT) else ""),
+                                  where)
+        return X
+
+    def canonicalize(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the canonical form of a configuration (exact codec fixed point)."""
+        return self.decode(self.encode([config]))[0]
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, n: int, rng: np.random.Generator | int | None = None) -> list[dict]:
+        """Sample ``n`` canonical configurations uniformly (log-uniform where declared)."""
+        return self.decode(self.sample_array(n, rng))
+
+    def sample_array(self, n: int, rng: np.random.Generator | int | None = None,
+                     method: str = "random") -> np.ndarray:
+        """Sample ``n`` configurations directly in encoded form, shape ``(n, dim)``.
+
+        Parameters
+        ----------
+        n : int
+            Number of configurations.
+        rng : numpy Generator or int seed
+            Source of randomness; an int is turned into ``default_rng(int)``. ``None`` is
+            refused: hasbench never uses hidden global random state.
+        method : {"random", "sobol"}
+            Uniform random sampling, or a scrambled Sobol sequence (better coverage).
+        """
+        n = check_int("n", n, 0, None, f"space {self.name!r}.sample")
+        rng = as_rng(rng, "rng")
+        from ..errors import check_choice
+
+        check_choice("method", method, ["random", "sobol"], f"space {self.name!r}.sample")
+        if method == "sobol" and n > 0:
+            from scipy.stats import qmc
+
+            U = qmc.Sobol(self.dim, scramble=True, seed=rng).random(n)
+        else:
+            U = rng.random((n, self.dim))
+        X = self.from_unit(U)
+        if self._conditional and n:
+            X = self._apply_conditions(X, rng)
+        return X
+
+    def from_unit(self, U: np.ndarray) -> np.ndarray:
+        """Map points of the unit cube ``[0, 1)^dim`` to encoded configurations (all active)."""
+        U = np.asarray(U, dtype=np.float64)
+        X = np.empty_like(U)
+        for j, d in enumerate(self._dims):
+            u = U[:, j]
+            if d.kind == _FLOAT:
+                lo, hi = self.bounds(d.name)
+                x = lo + u * (hi - lo)
+                if d.log:  # make canonical: a fixed point of log(decode(.))
+                    x = _canonical_log(np.clip(x, lo, hi))
+                X[:, j] = x
+            elif d.kind == _INT:
+                if d.log:
+                    lo, hi = np.log(d.lower - 0.5 + 1e-9), np.log(d.upper + 0.5 - 1e-9)
+                    v = np.clip(np.round(np.exp(lo + u * (hi - lo))), d.lower, d.upper)
+                    X[:, j] = np.log(v)
+                else:
+                    k = d.upper - d.lower + 1
+                    X[:, j] = d.lower + np.minimum(np.floor(u * k), k - 1)
+            else:
+                k = len(d.choices)
+                X[:, j] = np.minimum(np.floor(u * k), k - 1)
+        return X
+
+    def to_unit(self, X: np.ndarray) -> np.ndarray:
+        """Map encoded configurations to the unit cube (NaN stays NaN); inverse of
+        :meth:`from_unit` up to the discretisation of integer/categorical columns."""
+        X = np.asarray(X, dtype=np.float64)
+        U = np.empty_like(X)
+        for j, d in enumerate(self._dims):
+            if d.kind in (_FLOAT, _INT):
+                if d.kind == _INT and not d.log:
+                    lo, hi = d.lower - 0.5, d.upper + 0.5
+                elif d.kind == _INT:
+                    lo, hi = np.log(d.lower - 0.5 + 1e-9), np.log(d.upper + 0.5 - 1e-9)
+                else:
+                    lo, hi = self.bounds(d.name)
+                U[:, j] = (X[:, j] - lo) / (hi - lo) if hi > lo else 0.5
+            else:
+                k = len(d.choices)
+                U[:, j] = (X[:, j] + 0.5) / k
+        return np.clip(U, 0.0, 1.0)
+
+    def _apply_conditions(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        X = X.copy()
+        cfgs = self.decode(X)
+        for r, cfg in enumerate(cfgs):
+            for _ in range(100):
+                active = self._active(cfg)
+                for n in self.names:
+                    if n not in active:
+                        X[r, self._index[n]] = INACTIVE
+                vals = {n: v for n, v in cfg.items() if n in active}
+                try:
+                    self.configspace.check_configuration(
+                        CS.Configuration(self.configspace, values=vals))
+                    break
+                except Exception:  # forbidden: redraw this row
+                    X[r] = self.from_unit(rng.random((1, self.dim)))[0]
+                    cfg = self.decode(X[r:r + 1].copy())[0] if not np.isnan(X[r]).any() \
+                        else cfg
+            else:
+                raise InvalidValueError("configspace", self.name, "a space whose forbidden "
+                                        "clauses allow sampling", hint="100 redraws failed")
+        return X
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable description (space name, version, ConfigSpace, fidelities)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "order": list(self.names),
+            "configspace": json.loads(json.dumps(self.configspace.to_serialized_dict(),
+                                                 default=_py)),
+            "fidelities": [asdict(f) for f in self.fidelities],
+            "metadata": copy.deepcopy(self.metadata),
+            "description": self.description,
+        }
+
+    def to_json(self) -> str:
+        """The space as a JSON string (what run tables and surrogate manifests store)."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | Mapping[str, Any]) -> Space:
+        """Rebuild a space from :meth:`to_json` output (no code is executed)."""
+        d = json.loads(text) if isinstance(text, str) else dict(text)
+        for key in ("name", "version", "configspace"):
+            if key not in d:
+                raise InvalidValueError("space JSON", sorted(d), "a dict with keys name, version, "
+                                        "configspace, fidelities", hint=f"missing {key!r}")
+        cs = CS.ConfigurationSpace.from_serialized_dict(d["configspace"])
+        fids = [Fidelity(**f) for f in d.get("fidelities", [])]
+        return cls(d["name"], d["version"], cs, fids, order=d.get("order"),
+                   metadata=d.get("metadata"), description=d.get("description", ""))
+
+
+def _frame_records(df: Any, names: list[str]) -> list[dict]:
+    import pandas as pd
+
+    recs = []
+    cols = [c for c in df.columns if c in names]
+    extra = [c for c in df.columns if c not in names]
+    if extra:
+        raise UnknownNameError("hyperparameter", extra[0], names, "configs DataFrame",
+                               hint="drop non-hyperparameter columns first")
+    for row in df[cols].itertuples(index=False, name=None):
+        recs.append({c: _py(v) for c, v in zip(cols, row, strict=True)
+                     if not (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)})
+    return recs
+
+
+def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """Turn an int seed or a Generator into a Generator; refuse ``None`` (hidden state)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise InvalidValueError(name, rng, "a numpy.random.Generator or a non-negative int seed",
+                            hint="hasbench never draws from global random state")

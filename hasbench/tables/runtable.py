@@ -1,0 +1,624 @@
+"""HDF5 run tables: configs x seeds x epochs of learning curves, with crash-safe appends.
+
+The file layout is documented in ``docs/run-table-format.md`` (schema version
+:data:`SCHEMA_VERSION`).  In short::
+
+    /                      attrs: schema, schema_version, space (JSON), metrics (JSON), ...
+    /configs/X             (n_configs, d) float64   encoded configs (NaN = inactive)
+    /configs/json          (n_configs,)   str       canonical config as JSON
+    /configs/id            (n_configs,)   str       stable config id (sha256 of the JSON)
+    /static/<name>         (n_configs,)   float64   static metrics (params, flops, ...)
+    /runs/config           (n_runs,)      int64     row of /configs
+    /runs/seed             (n_runs,)      int64
+    /runs/n_epochs         (n_runs,)      int32     epochs recorded
+    /runs/status           (n_runs,)      str       "ok" | "diverged" | "failed"
+    /runs/metrics/<name>   (n_runs, E)    float32   per-epoch metric, NaN after n_epochs
+    /runs/epoch_time       (n_runs, E)    float64   seconds per epoch
+    /runs/cum_time         (n_runs, E)    float64   cumulative seconds (monotone)
+
+Crash safety: :class:`RunTableWriter` never modifies the file in place. Each
+:meth:`~RunTableWriter.append` writes the complete new table to a temporary file in the same
+folder, ``fsync``\\ s it and renames it over the old one (``os.replace`` is atomic on POSIX),
+so a writer killed at any instant leaves either the old or the new table, both complete.
+Loading reads arrays and JSON only: nothing is unpickled and no code runs.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .. import __version__
+from ..errors import (
+    InvalidValueError,
+    SchemaError,
+    UnknownNameError,
+    check_choice,
+    check_int,
+    check_path,
+)
+from ..spaces import Space, get_space
+
+__all__ = ["Run", "RunTable", "RunTableWriter", "SCHEMA", "SCHEMA_VERSION", "DEFAULT_METRICS",
+           "config_id", "STATUSES"]
+
+SCHEMA = "hasbench.runtable"
+SCHEMA_VERSION = 1
+DEFAULT_METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc")
+STATUSES = ("ok", "diverged", "failed")
+_STR = h5py.string_dtype(encoding="utf-8")
+
+
+def config_id(config: Mapping[str, Any]) -> str:
+    """Stable id of a canonical configuration: first 16 hex digits of the SHA-256 of its
+    JSON (keys sorted). The same config gives the same id in every process and version."""
+    text = json.dumps(dict(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Run:
+    """One training run: a config trained with one seed for ``len(epoch_time)`` epochs.
+
+    Parameters
+    ----------
+    config : dict
+        The configuration (validated against the table's space on append).
+    seed : int
+        Training seed.
+    metrics : dict of str -> array of shape (n_epochs,)
+        Per-epoch values; every metric of the table must be present (NaN allowed).
+    epoch_time : array of shape (n_epochs,)
+        Wall time of each epoch in seconds (training plus evaluation).
+    static : dict of str -> float
+        Static metrics of the config (params, flops, ...); identical for every seed.
+    status : {"ok", "diverged", "failed"}
+        "diverged" for NaN/inf losses (the curve holds what was measured).
+    """
+
+    config: Mapping[str, Any]
+    seed: int
+    metrics: Mapping[str, Any]
+    epoch_time: Any
+    static: Mapping[str, float] = field(default_factory=dict)
+    status: str = "ok"
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def default_provenance(**extra: Any) -> dict[str, Any]:
+    """Provenance dict recorded in every table: hasbench/python/platform and creation date."""
+    prov = {
+        "hasbench_version": __version__,
+        "python_version": platform.python_version(),
+        "platform": platform.platform(),
+        "created": _now(),
+    }
+    prov.update(extra)
+    return prov
+
+
+class _State:
+    """In-memory contents of a table (what is written to disk)."""
+
+    def __init__(self, space: Space, metrics: Sequence[str], max_epochs: int,
+                 static_names: Sequence[str], provenance: Mapping[str, Any],
+                 attrs: Mapping[str, Any] | None = None):
+        self.space = space
+        self.metrics = list(metrics)
+        self.max_epochs = int(max_epochs)
+        self.static_names = list(static_names)
+        self.provenance = dict(provenance)
+        self.attrs = dict(attrs or {})
+        self.X = np.zeros((0, space.dim))
+        self.cfg_json: list[str] = []
+        self.cfg_ids: list[str] = []
+        self.static = {n: np.zeros(0) for n in self.static_names}
+        self.run_config = np.zeros(0, np.int64)
+        self.run_seed = np.zeros(0, np.int64)
+        self.run_n_epochs = np.zeros(0, np.int32)
+        self.run_status: list[str] = []
+        self.curves = {m: np.zeros((0, self.max_epochs), np.float32) for m in self.metrics}
+        self.epoch_time = np.zeros((0, self.max_epochs))
+        self.cum_time = np.zeros((0, self.max_epochs))
+
+    def id_index(self) -> dict[str, int]:
+        return {cid: i for i, cid in enumerate(self.cfg_ids)}
+
+
+def _write(path: Path, st: _State) -> None:
+    with h5py.File(path, "w", track_order=True) as f:
+        a = f.attrs
+        a["schema"] = SCHEMA
+        a["schema_version"] = SCHEMA_VERSION
+        a["space"] = st.space.to_json()
+        a["space_name"] = st.space.name
+        a["space_version"] = st.space.version
+        a["metrics"] = json.dumps(st.metrics)
+        a["max_epochs"] = st.max_epochs
+        a["static_names"] = json.dumps(st.static_names)
+        a["provenance"] = json.dumps(st.provenance, sort_keys=True, default=str)
+        a["attrs"] = json.dumps(st.attrs, sort_keys=True, default=str)
+        a["modified"] = _now()
+        g = f.create_group("configs")
+        g.create_dataset("X", data=st.X, dtype=np.float64)
+        g.create_dataset("json", data=np.array(st.cfg_json, dtype=object), dtype=_STR)
+        g.create_dataset("id", data=np.array(st.cfg_ids, dtype=object), dtype=_STR)
+        s = f.create_group("static")
+        for n in st.static_names:
+            s.create_dataset(n, data=st.static[n], dtype=np.float64)
+        r = f.create_group("runs")
+        r.create_dataset("config", data=st.run_config, dtype=np.int64)
+        r.create_dataset("seed", data=st.run_seed, dtype=np.int64)
+        r.create_dataset("n_epochs", data=st.run_n_epochs, dtype=np.int32)
+        r.create_dataset("status", data=np.array(st.run_status, dtype=object), dtype=_STR)
+        m = r.create_group("metrics")
+        for name in st.metrics:
+            m.create_dataset(name, data=st.curves[name], dtype=np.float32,
+                             chunks=True if len(st.run_seed) else None)
+        r.create_dataset("epoch_time", data=st.epoch_time, dtype=np.float64)
+        r.create_dataset("cum_time", data=st.cum_time, dtype=np.float64)
+        f.flush()
+
+
+def _atomic_write(path: Path, st: _State) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
+    try:
+        _write(tmp, st)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    finally:
+        if tmp.exists():  # only our own temporary file, never the user's table
+            tmp.unlink()
+
+
+def _str_list(ds: h5py.Dataset) -> list[str]:
+    return [x.decode() if isinstance(x, bytes) else str(x) for x in ds[()]]
+
+
+def _read_state(path: Path) -> _State:
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise SchemaError("path", str(path), "an HDF5 run table written by hasbench",
+                          hint=f"cannot open as HDF5 ({exc})") from None
+    with f:
+        a = f.attrs
+        if a.get("schema") != SCHEMA:
+            raise SchemaError("schema", a.get("schema"), [SCHEMA], f"run table {path}",
+                              hint="this HDF5 file is not a hasbench run table")
+        ver = int(a.get("schema_version", -1))
+        if ver != SCHEMA_VERSION:
+            raise SchemaError("schema_version", ver, [SCHEMA_VERSION], f"run table {path}",
+                              hint="written by another hasbench version; see "
+                                   "docs/run-table-format.md")
+        space = Space.from_json(a["space"])
+        try:  # prefer the registered object when name and version match
+            reg = get_space(space.name)
+            if reg.version == space.version and reg == space:
+                space = reg
+        except KeyError:
+            pass
+        st = _State(space, json.loads(a["metrics"]), int(a["max_epochs"]),
+                    json.loads(a["static_names"]), json.loads(a["provenance"]),
+                    json.loads(a.get("attrs", "{}")))
+        st.X = f["configs/X"][()]
+        st.cfg_json = _str_list(f["configs/json"])
+        st.cfg_ids = _str_list(f["configs/id"])
+        st.static = {n: f["static"][n][()] for n in st.static_names}
+        r = f["runs"]
+        st.run_config = r["config"][()]
+        st.run_seed = r["seed"][()]
+        st.run_n_epochs = r["n_epochs"][()]
+        st.run_status = _str_list(r["status"])
+        st.curves = {m: r["metrics"][m][()] for m in st.metrics}
+        st.epoch_time = r["epoch_time"][()]
+        st.cum_time = r["cum_time"][()]
+    return st
+
+
+class RunTable:
+    """A run table loaded into memory (tables are MBs, not GBs).
+
+    Use :meth:`read` to load a file. Arrays are indexed by run (one row per config x seed);
+    :meth:`dense` reshapes a metric to ``(n_configs, n_seeds, n_epochs)`` and
+    :meth:`to_frame` gives a tidy DataFrame with one row per (config, seed, epoch).
+
+    Attributes
+    ----------
+    path : Path
+    space : Space
+    metrics : list of str
+    max_epochs : int
+    X : ndarray (n_configs, d)
+        Encoded configs.
+    configs : list of dict
+    config_ids : list of str
+    static : dict of str -> ndarray (n_configs,)
+    run_config, run_seed, run_n_epochs : ndarray (n_runs,)
+    run_status : list of str
+    epoch_time, cum_time : ndarray (n_runs, max_epochs)
+    provenance : dict
+    """
+
+    def __init__(self, state: _State, path: Path | None = None):
+        self._st = state
+        self.path = path
+        self.space = state.space
+        self.metrics = list(state.metrics)
+        self.max_epochs = state.max_epochs
+        self.X = state.X
+        self.config_ids = list(state.cfg_ids)
+        self.static = dict(state.static)
+        self.run_config = state.run_config
+        self.run_seed = state.run_seed
+        self.run_n_epochs = state.run_n_epochs
+        self.run_status = list(state.run_status)
+        self.epoch_time = state.epoch_time
+        self.cum_time = state.cum_time
+        self.provenance = dict(state.provenance)
+        self.attrs = dict(state.attrs)
+        self._configs: list[dict] | None = None
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> RunTable:
+        """Load a run table (raises :class:`~hasbench.errors.SchemaError` for a file that is
+        not a run table of a supported schema version)."""
+        path = check_path("path", path, must_exist=True, where="RunTable.read")
+        return cls(_read_state(path), path)
+
+    # ----------------------------------------------------------------- facts
+    @property
+    def n_configs(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_runs(self) -> int:
+        return int(self.run_seed.shape[0])
+
+    @property
+    def seeds(self) -> np.ndarray:
+        """Sorted unique seeds present in the table."""
+        return np.unique(self.run_seed)
+
+    @property
+    def configs(self) -> list[dict]:
+        """Configs as dicts (parsed lazily from the stored JSON)."""
+        if self._configs is None:
+            self._configs = [json.loads(s) for s in self._st.cfg_json]
+        return self._configs
+
+    @property
+    def schema_version(self) -> int:
+        return SCHEMA_VERSION
+
+    def __repr__(self) -> str:
+        return (f"RunTable({str(self.path)!r}, space={self.space.name!r} v{self.space.version}, "
+                f"configs={self.n_configs}, runs={self.n_runs}, max_epochs={self.max_epochs}, "
+                f"metrics={self.metrics})")
+
+    def curve(self, metric: str) -> np.ndarray:
+        """Per-run curve of ``metric``, shape ``(n_runs, max_epochs)`` (float32, NaN-padded)."""
+        check_choice("metric", metric, self.metrics, "RunTable.curve", unknown=True)
+        return self._st.curves[metric]
+
+    def dense(self, metric: str, seeds: Sequence[int] | None = None) -> np.ndarray:
+        """``metric`` (or ``"epoch_time"``/``"cum_time"``) as ``(n_configs, n_seeds, E)``;
+        missing runs are NaN. ``seeds`` defaults to :attr:`seeds`."""
+        if metric == "epoch_time":
+            src = self.epoch_time
+        elif metric == "cum_time":
+            src = self.cum_time
+        else:
+            src = self.curve(metric)
+        seeds = self.seeds if seeds is None else np.asarray(seeds)
+        out = np.full((self.n_configs, len(seeds), self.max_epochs), np.nan)
+        pos = {int(s): i for i, s in enumerate(seeds)}
+        for r in range(self.n_runs):
+            j = pos.get(int(self.run_seed[r]))
+            if j is not None:
+                out[self.run_config[r], j] = src[r]
+        return out
+
+    def completed(self) -> set[tuple[str, int]]:
+        """Set of ``(config_id, seed)`` pairs present in the table."""
+        return {(self.config_ids[c], int(s)) for c, s in zip(self.run_config, self.run_seed,
+                                                              strict=True)}
+
+    def static_frame(self):
+        """Static metrics as a DataFrame indexed by config id."""
+        import pandas as pd
+
+        return pd.DataFrame(self.static, index=pd.Index(self.config_ids, name="config_id"))
+
+    def to_frame(self, with_config: bool = True):
+        """Tidy DataFrame: one row per (config, seed, epoch) with every metric, ``epoch_time``,
+        ``cum_time``, ``status``, static metrics and (optionally) hyperparameter columns.
+        Epochs are 1-based; rows after a run's last epoch are omitted."""
+        import pandas as pd
+
+        E = self.max_epochs
+        ep = np.arange(1, E + 1)
+        mask = ep[None, :] <= self.run_n_epochs[:, None]
+        ridx, eidx = np.nonzero(mask)
+        cfg = self.run_config[ridx]
+        data: dict[str, Any] = {
+            "config_id": np.asarray(self.config_ids, dtype=object)[cfg] if self.n_configs
+            else np.array([], dtype=object),
+            "config": cfg,
+            "seed": self.run_seed[ridx],
+            "epoch": eidx + 1,
+        }
+        for m in self.metrics:
+            data[m] = self._st.curves[m][ridx, eidx].astype(np.float64)
+        data["epoch_time"] = self.epoch_time[ridx, eidx]
+        data["cum_time"] = self.cum_time[ridx, eidx]
+        data["status"] = np.asarray(self.run_status, dtype=object)[ridx] if self.n_runs \
+            else np.array([], dtype=object)
+        for n, v in self.static.items():
+            data[n] = v[cfg]
+        df = pd.DataFrame(data)
+        if with_config and self.n_configs:
+            hp = pd.DataFrame(self.configs)
+            hp = hp.reindex(columns=self.space.names)
+            df = pd.concat([df, hp.iloc[cfg].reset_index(drop=True)], axis=1)
+        return df
+
+    def summary(self) -> dict[str, Any]:
+        """Key facts as a dict (what ``hasbench table info`` prints)."""
+        out: dict[str, Any] = {
+            "path": str(self.path),
+            "schema_version": SCHEMA_VERSION,
+            "space": f"{self.space.name} v{self.space.version}",
+            "configs": self.n_configs,
+            "runs": self.n_runs,
+            "seeds": [int(s) for s in self.seeds[:10]] + (["..."] if len(self.seeds) > 10 else []),
+            "max_epochs": self.max_epochs,
+            "metrics": self.metrics,
+            "static": list(self.static),
+            "status": {s: int(sum(1 for x in self.run_status if x == s)) for s in STATUSES},
+        }
+        if self.n_runs:
+            last = self.run_n_epochs - 1
+            rows = np.arange(self.n_runs)
+            for m in ("valid_acc", "test_acc"):
+                if m in self.metrics:
+                    v = self._st.curves[m][rows, last].astype(float)
+                    v = v[np.isfinite(v)]
+                    if v.size:
+                        q = np.quantile(v, [0.0, 0.25, 0.5, 0.75, 1.0])
+                        out[f"final {m} (min/q25/median/q75/max)"] = [round(float(x), 4)
+                                                                       for x in q]
+            total = self.cum_time[rows, last]
+            out["total training time (s)"] = round(float(np.nansum(total)), 1)
+        out["provenance"] = self.provenance
+        return out
+
+
+class RunTableWriter:
+    """Create or extend a run table, one atomic commit per :meth:`append`.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Table file. ``~`` is expanded. If it exists it must be a run table for the same space
+        (name and version) and metrics; it is extended, never truncated.
+    space : Space or str, optional
+        Required when creating a table.
+    metrics : sequence of str
+        Per-epoch metrics every run records (default: train/valid/test loss and accuracy).
+    max_epochs : int, optional
+        Width of the curve arrays; required when creating a table.
+    provenance : dict, optional
+        Dataset, device, library versions ... merged into :func:`default_provenance`.
+    static_names : sequence of str
+        Static metrics per config (default: params, flops, model_bytes).
+
+    Notes
+    -----
+    One writer per file at a time (the collector writes from its main process only).
+    """
+
+    def __init__(self, path: str | os.PathLike, space: Space | str | None = None,
+                 metrics: Sequence[str] = DEFAULT_METRICS, max_epochs: int | None = None,
+                 provenance: Mapping[str, Any] | None = None,
+                 static_names: Sequence[str] = ("params", "flops", "model_bytes"),
+                 attrs: Mapping[str, Any] | None = None):
+        self.path = check_path("path", path, where="RunTableWriter")
+        if self.path.exists():
+            if self.path.is_dir():
+                raise InvalidValueError("path", str(self.path), "a file path, not a directory",
+                                        "RunTableWriter")
+            st = _read_state(self.path)
+            if space is not None:
+                sp = get_space(space) if isinstance(space, str) else space
+                if (sp.name, sp.version) != (st.space.name, st.space.version):
+                    raise SchemaError("space", f"{sp.name} v{sp.version}",
+                                      [f"{st.space.name} v{st.space.version}"],
+                                      f"RunTableWriter({self.path})",
+                                      hint="the existing table was made for another space")
+            if metrics is not DEFAULT_METRICS and list(metrics) != st.metrics:
+                raise SchemaError("metrics", list(metrics), [st.metrics],
+                                  f"RunTableWriter({self.path})",
+                                  hint="the existing table records other metrics")
+            if max_epochs is not None and int(max_epochs) > st.max_epochs:
+                raise SchemaError("max_epochs", max_epochs, f"<= {st.max_epochs}",
+                                  f"RunTableWriter({self.path})",
+                                  hint="the existing table has narrower curves")
+            self._st = st
+        else:
+            if space is None or max_epochs is None:
+                raise InvalidValueError("space/max_epochs", (space, max_epochs),
+                                        "both given when creating a new table",
+                                        "RunTableWriter")
+            sp = get_space(space) if isinstance(space, str) else space
+            if not isinstance(sp, Space):
+                raise InvalidValueError("space", space, "a Space or a registered space name",
+                                        "RunTableWriter")
+            metrics = list(metrics)
+            if not metrics or len(set(metrics)) != len(metrics):
+                raise InvalidValueError("metrics", metrics, "a non-empty list of unique names",
+                                        "RunTableWriter")
+            max_epochs = check_int("max_epochs", max_epochs, 1, None, "RunTableWriter")
+            if not self.path.parent.exists():
+                raise InvalidValueError("path", str(self.path), "a path in an existing folder",
+                                        "RunTableWriter",
+                                        hint=f"create {self.path.parent} first")
+            self._st = _State(sp, metrics, max_epochs, list(static_names),
+                              default_provenance(**dict(provenance or {})), attrs)
+            _atomic_write(self.path, self._st)
+        self._done = self.table().completed()
+
+    @property
+    def space(self) -> Space:
+        return self._st.space
+
+    def table(self) -> RunTable:
+        """The table as currently committed (a snapshot that does not change later)."""
+        import copy
+
+        return RunTable(copy.copy(self._st), self.path)
+
+    def completed(self) -> set[tuple[str, int]]:
+        """``(config_id, seed)`` pairs already in the table."""
+        return set(self._done)
+
+    def has(self, config: Mapping[str, Any], seed: int) -> bool:
+        cfg = self.space.canonicalize(config)
+        return (config_id(cfg), int(seed)) in self._done
+
+    def append(self, runs: Run | Iterable[Run]) -> int:
+        """Validate and commit runs atomically. Returns the number of runs added.
+
+        A run whose (config, seed) is already in the table raises
+        :class:`~hasbench.errors.InvalidValueError` (never silently duplicated). All runs of
+        one call land together or not at all."""
+        if isinstance(runs, Run):
+            runs = [runs]
+        runs = list(runs)
+        if not runs:
+            return 0
+        st = self._st
+        E = st.max_epochs
+        new_keys: set[tuple[str, int]] = set()
+        prepared = []
+        for k, run in enumerate(runs):
+            where = f"RunTableWriter.append, run #{k}"
+            if not isinstance(run, Run):
+                raise InvalidValueError("runs", type(run).__name__, "Run objects", where)
+            cfg = self.space.canonicalize(self.space.validate(run.config, where))
+            seed = check_int("seed", run.seed, 0, None, where)
+            cid = config_id(cfg)
+            if (cid, seed) in self._done or (cid, seed) in new_keys:
+                raise InvalidValueError("runs", f"config {cid} seed {seed}",
+                                        "runs not yet in the table", where,
+                                        hint="this (config, seed) is already recorded")
+            new_keys.add((cid, seed))
+            check_choice("status", run.status, STATUSES, where)
+            et = np.asarray(run.epoch_time, dtype=np.float64).reshape(-1)
+            n = et.shape[0]
+            if not 1 <= n <= E:
+                raise InvalidValueError("epoch_time", f"{n} epochs", f"1 to {E} epochs", where)
+            if (~np.isfinite(et) | (et < 0)).any():
+                raise InvalidValueError("epoch_time", et.tolist()[:5], "finite values >= 0", where)
+            curves = {}
+            missing = [m for m in st.metrics if m not in run.metrics]
+            if missing:
+                raise UnknownNameError("metric", missing[0], list(run.metrics), where,
+                                       hint=f"every run needs all table metrics {st.metrics}")
+            for m in st.metrics:
+                v = np.asarray(run.metrics[m], dtype=np.float64).reshape(-1)
+                if v.shape[0] != n:
+                    raise InvalidValueError(f"metrics[{m!r}]", f"{v.shape[0]} values",
+                                            f"{n} values (one per epoch)", where)
+                curves[m] = v
+            extra = [m for m in run.metrics if m not in st.metrics]
+            if extra:
+                raise UnknownNameError("metric", extra[0], st.metrics, where)
+            static = {}
+            for s in st.static_names:
+                if s not in run.static:
+                    raise InvalidValueError("static", sorted(run.static), st.static_names, where,
+                                            hint=f"missing static metric {s!r}")
+                static[s] = float(run.static[s])
+            prepared.append((cfg, cid, seed, n, run.status, curves, et, static))
+
+        # commit: build the new arrays, then write them atomically
+        idx = st.id_index()
+        add_X, add_json, add_ids = [], [], []
+        add_static: dict[str, list[float]] = {s: [] for s in st.static_names}
+        rc, rs, rn, rstat = [], [], [], []
+        cur = {m: np.full((len(prepared), E), np.nan, np.float32) for m in st.metrics}
+        et_arr = np.full((len(prepared), E), np.nan)
+        ct_arr = np.full((len(prepared), E), np.nan)
+        for k, (cfg, cid, seed, n, status, curves, et, static) in enumerate(prepared):
+            if cid not in idx:
+                idx[cid] = len(st.cfg_ids) + len(add_ids)
+                add_X.append(self.space.encode([cfg], validate=False)[0])
+                add_json.append(json.dumps(cfg, sort_keys=True))
+                add_ids.append(cid)
+                for s in st.static_names:
+                    add_static[s].append(static[s])
+            rc.append(idx[cid])
+            rs.append(seed)
+            rn.append(n)
+            rstat.append(status)
+            for m in st.metrics:
+                cur[m][k, :n] = curves[m]
+            et_arr[k, :n] = et
+            ct_arr[k, :n] = np.cumsum(et)
+        new = _State(st.space, st.metrics, E, st.static_names, st.provenance, st.attrs)
+        new.X = np.concatenate([st.X, np.asarray(add_X).reshape(-1, st.space.dim)])
+        new.cfg_json = st.cfg_json + add_json
+        new.cfg_ids = st.cfg_ids + add_ids
+        new.static = {s: np.concatenate([st.static[s], np.asarray(add_static[s], float)])
+                      for s in st.static_names}
+        new.run_config = np.concatenate([st.run_config, np.asarray(rc, np.int64)])
+        new.run_seed = np.concatenate([st.run_seed, np.asarray(rs, np.int64)])
+        new.run_n_epochs = np.concatenate([st.run_n_epochs, np.asarray(rn, np.int32)])
+        new.run_status = st.run_status + rstat
+        new.curves = {m: np.concatenate([st.curves[m], cur[m]]) for m in st.metrics}
+        new.epoch_time = np.concatenate([st.epoch_time, et_arr])
+        new.cum_time = np.concatenate([st.cum_time, ct_arr])
+        _atomic_write(self.path, new)
+        self._st = new
+        self._done |= new_keys
+        return len(prepared)
+
+
+def write_table(path: str | os.PathLike, space: Space | str, runs: Iterable[Run],
+                max_epochs: int, metrics: Sequence[str] = DEFAULT_METRICS,
+                provenance: Mapping[str, Any] | None = None,
+                static_names: Sequence[str] = ("params", "flops", "model_bytes"),
+                attrs: Mapping[str, Any] | None = None) -> RunTable:
+    """Create a new table at ``path`` holding ``runs`` (one atomic write). Refuses to
+    overwrite an existing file."""
+    p = check_path("path", path, where="write_table")
+    if p.exists():
+        raise InvalidValueError("path", str(p), "a path that does not exist yet", "write_table",
+                                hint="hasbench never overwrites a file; use RunTableWriter to "
+                                     "extend a table")
+    w = RunTableWriter(p, space, metrics, max_epochs, provenance, static_names, attrs)
+    w.append(list(runs))
+    return w.table()
