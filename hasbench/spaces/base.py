@@ -14,8 +14,8 @@ constant            ``0.0``
 inactive (cond.)    :data:`INACTIVE` (NaN), whatever the type
 ==================  ===========================================================
 
-Round trips.  ``encode(decode(X))`` returns ``X`` bit for bit for every array ``encode``
-produced.  ``decode(encode(c)) == c`` exactly for every *canonical* config: one that
+Round trips.  ``encode`` always returns canonical arrays, and ``encode(decode(X))``
+returns ``X`` bit for bit for every array ``encode`` or ``sample_array`` produced.  ``decode(encode(c)) == c`` exactly for every *canonical* config: one that
 :meth:`Space.sample` or :meth:`Space.decode` returned (they return values ``exp(z)`` for log
 floats, which are fixed points of ``exp(log(.))``).  A log-scaled float typed in by hand can
 come back one unit in the last place away, because ``log`` maps several neighbouring floats
@@ -450,6 +450,11 @@ class Space:
             for name, value in cfg.items():
                 j = self._index[name]
                 X[r, j] = self._encode_value(self._dims[j], value)
+        for j, d in enumerate(self._dims):  # canonical log values: encode(decode(X)) == X
+            if d.kind == _FLOAT and d.log and n:
+                col = X[:, j]
+                ok = ~np.isnan(col)
+                col[ok] = _canonical_log(col[ok])
         return X
 
     @staticmethod

@@ -193,6 +193,25 @@ def _atomic_write(path: Path, st: _State) -> None:
             tmp.unlink()
 
 
+def _remove_stale_temps(path: Path) -> None:
+    """Remove temporary files that a killed writer of *this* table left behind (named
+    ``.<table>.tmp-<pid>-<hex>``, pid no longer running). Nothing else is touched."""
+    prefix = f".{path.name}.tmp-"
+    for cand in path.parent.glob(prefix + "*"):
+        try:
+            pid = int(cand.name[len(prefix):].split("-")[0])
+        except ValueError:
+            continue
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            cand.unlink(missing_ok=True)
+        except PermissionError:
+            continue
+
+
 def _str_list(ds: h5py.Dataset) -> list[str]:
     return [x.decode() if isinstance(x, bytes) else str(x) for x in ds[()]]
 
@@ -488,6 +507,7 @@ class RunTableWriter:
             self._st = _State(sp, metrics, max_epochs, list(static_names),
                               default_provenance(**dict(provenance or {})), attrs)
             _atomic_write(self.path, self._st)
+        _remove_stale_temps(self.path)
         self._done = self.table().completed()
 
     @property
