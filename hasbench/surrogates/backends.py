@@ -1,0 +1,323 @@
+"""Regression backends of the curve surrogates: XGBoost, k-NN and an MLP.
+
+A backend fits ``y (n,)`` on features ``F (n, k)`` (columns: the search hyperparameters in
+encoded form, then the fidelity, see :class:`~hasbench.surrogates.model.CurveSurrogate`) and
+saves itself without pickles:
+
+=======  =======================================  ==========================================
+kind     files                                    needs at query time
+=======  =======================================  ==========================================
+xgb      ``<stem>.ubj`` (XGBoost UBJSON model)     xgboost
+knn      ``<stem>.npz`` (training features + y)    scikit-learn (index rebuilt on load)
+mlp      ``<stem>.npz`` (weights + scalers)        numpy only (torch only for fitting)
+=======  =======================================  ==========================================
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidValueError, SchemaError, check_choice
+
+__all__ = ["Regressor", "XGBRegressor", "KNNRegressor", "MLPRegressor", "BACKENDS",
+           "make_regressor", "load_regressor"]
+
+log = logging.getLogger(__name__)
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+class Regressor:
+    """Interface: ``fit(F, y, seed)``, ``predict(F)``, ``save(dir, stem)``, ``load``."""
+
+    kind = "base"
+    #: defaults per role ("mean", "std", "time", "static"); overridden by user params
+    role_defaults: dict[str, dict[str, Any]] = {}
+
+    def __init__(self, role: str = "mean", scale_lo: np.ndarray | None = None,
+                 scale_hi: np.ndarray | None = None, **params: Any):
+        self.role = role
+        self.params = {**self.role_defaults.get(role, {}), **params}
+        self.scale_lo = None if scale_lo is None else np.asarray(scale_lo, float)
+        self.scale_hi = None if scale_hi is None else np.asarray(scale_hi, float)
+
+    def _unit(self, F: np.ndarray) -> np.ndarray:
+        """Scale features to [0, 1] with the layout's bounds; inactive (NaN) -> -1."""
+        U = (F - self.scale_lo) / np.where(self.scale_hi > self.scale_lo,
+                                           self.scale_hi - self.scale_lo, 1.0)
+        return np.where(np.isnan(U), -1.0, U)
+
+    def fit(self, F: np.ndarray, y: np.ndarray, seed: int = 0) -> Regressor:
+        raise NotImplementedError
+
+    def predict(self, F: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def save(self, directory: Path, stem: str) -> list[str]:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, directory: Path, stem: str, meta: dict[str, Any]) -> Regressor:
+        raise NotImplementedError
+
+    def meta(self) -> dict[str, Any]:
+        return {"kind": self.kind, "role": self.role, "params": self.params}
+
+
+class XGBRegressor(Regressor):
+    """Gradient-boosted trees (``xgboost.train``, ``hist``); queried with ``inplace_predict``.
+
+    Defaults per role were chosen on synthetic and real hia-cnn tables (see
+    docs/surrogates.md); pass any ``xgboost`` training parameter to override them, plus
+    ``n_estimators``.
+    """
+
+    kind = "xgb"
+    role_defaults = {
+        "mean": {"n_estimators": 600, "max_depth": 8, "learning_rate": 0.04,
+                 "subsample": 0.8, "colsample_bytree": 0.9, "min_child_weight": 2.0,
+                 "reg_lambda": 1.0},
+        "std": {"n_estimators": 150, "max_depth": 4, "learning_rate": 0.05,
+                "subsample": 0.8, "min_child_weight": 10.0},
+        "time": {"n_estimators": 400, "max_depth": 6, "learning_rate": 0.05,
+                 "subsample": 0.8, "min_child_weight": 2.0},
+        "static": {"n_estimators": 300, "max_depth": 6, "learning_rate": 0.1},
+    }
+
+    def __init__(self, role: str = "mean", scale_lo=None, scale_hi=None, n_jobs: int | None = None,
+                 **params: Any):
+        super().__init__(role, scale_lo, scale_hi, **params)
+        self.n_jobs = n_jobs
+        self.booster = None
+
+    def fit(self, F, y, seed=0):
+        import xgboost as xgb
+
+        p = dict(self.params)
+        n_est = int(p.pop("n_estimators", 300))
+        p.update({"objective": "reg:squarederror", "tree_method": "hist", "seed": int(seed),
+                  "verbosity": 0})
+        if self.n_jobs is not None:
+            p["nthread"] = int(self.n_jobs)
+        d = xgb.DMatrix(np.asarray(F, np.float32), label=np.asarray(y, np.float32),
+                        missing=np.nan)
+        self.booster = xgb.train(p, d, num_boost_round=n_est)
+        return self
+
+    def predict(self, F):
+        return self.booster.inplace_predict(F, missing=np.nan).astype(np.float64, copy=False)
+
+    def save(self, directory, stem):
+        name = f"{stem}.ubj"
+        self.booster.save_model(str(Path(directory) / name))
+        return [name]
+
+    @classmethod
+    def load(cls, directory, stem, meta):
+        import xgboost as xgb
+
+        obj = cls(meta.get("role", "mean"), **meta.get("params", {}))
+        obj.booster = xgb.Booster()
+        obj.booster.load_model(str(Path(directory) / f"{stem}.ubj"))
+        return obj
+
+
+class KNNRegressor(Regressor):
+    """Distance-weighted k-nearest neighbours in the unit-scaled feature space (baseline).
+
+    The fidelity column is weighted by ``fidelity_weight`` so neighbours at the same epoch
+    are preferred. Saved as the training points (npz); the KD-tree is rebuilt on load.
+    """
+
+    kind = "knn"
+    role_defaults = {"mean": {"n_neighbors": 7, "fidelity_weight": 3.0},
+                     "std": {"n_neighbors": 25, "fidelity_weight": 3.0},
+                     "time": {"n_neighbors": 5, "fidelity_weight": 1.0},
+                     "static": {"n_neighbors": 3, "fidelity_weight": 1.0}}
+
+    def __init__(self, role="mean", scale_lo=None, scale_hi=None, **params):
+        super().__init__(role, scale_lo, scale_hi, **params)
+        self._model = None
+        self._U = None
+        self._y = None
+
+    def _prep(self, F):
+        U = self._unit(np.asarray(F, float))
+        if U.shape[1] and self.role in ("mean", "std"):
+            U = U.copy()
+            U[:, -1] *= float(self.params["fidelity_weight"])
+        return U
+
+    def _build(self):
+        from sklearn.neighbors import KNeighborsRegressor
+
+        k = min(int(self.params["n_neighbors"]), self._U.shape[0])
+        self._model = KNeighborsRegressor(n_neighbors=k, weights="distance").fit(self._U,
+                                                                                 self._y)
+
+    def fit(self, F, y, seed=0):
+        self._U = self._prep(F).astype(np.float32)
+        self._y = np.asarray(y, np.float64)
+        self._build()
+        return self
+
+    def predict(self, F):
+        return self._model.predict(self._prep(F).astype(np.float32))
+
+    def save(self, directory, stem):
+        name = f"{stem}.npz"
+        np.savez_compressed(Path(directory) / name, U=self._U, y=self._y,
+                            scale_lo=self.scale_lo, scale_hi=self.scale_hi)
+        return [name]
+
+    @classmethod
+    def load(cls, directory, stem, meta):
+        z = _load_npz(Path(directory) / f"{stem}.npz")
+        obj = cls(meta.get("role", "mean"), z["scale_lo"], z["scale_hi"],
+                  **meta.get("params", {}))
+        obj._U, obj._y = z["U"], z["y"]
+        obj._build()
+        return obj
+
+
+class MLPRegressor(Regressor):
+    """A small fully connected network (torch for fitting, numpy for prediction).
+
+    Inputs are the unit-scaled features plus ``log(fidelity)`` scaled; targets standardised.
+    Weights are stored as an npz of float32 arrays (no pickles), so querying needs numpy
+    only. Fitting needs torch (``pip install hasbench[train]``).
+    """
+
+    kind = "mlp"
+    role_defaults = {
+        "mean": {"hidden": [128, 128], "epochs": 150, "batch_size": 256, "lr": 2e-3,
+                 "weight_decay": 1e-5},
+        "std": {"hidden": [64], "epochs": 60, "batch_size": 256, "lr": 2e-3,
+                "weight_decay": 1e-4},
+        "time": {"hidden": [64, 64], "epochs": 200, "batch_size": 128, "lr": 2e-3,
+                 "weight_decay": 1e-5},
+        "static": {"hidden": [64, 64], "epochs": 200, "batch_size": 128, "lr": 2e-3,
+                   "weight_decay": 1e-5},
+    }
+
+    def __init__(self, role="mean", scale_lo=None, scale_hi=None, **params):
+        super().__init__(role, scale_lo, scale_hi, **params)
+        self.weights: list[np.ndarray] = []
+        self.biases: list[np.ndarray] = []
+        self.y_mean = 0.0
+        self.y_std = 1.0
+
+    def _prep(self, F):
+        U = self._unit(np.asarray(F, float))
+        if self.role in ("mean", "std") and U.shape[1]:
+            lo, hi = self.scale_lo[-1], self.scale_hi[-1]
+            f = np.asarray(F, float)[:, -1]
+            lf = (np.log(np.maximum(f, 1e-12)) - np.log(max(lo, 1e-12))) / \
+                max(np.log(max(hi, 1e-12)) - np.log(max(lo, 1e-12)), 1e-12)
+            U = np.column_stack([U, lf])
+        return U.astype(np.float32)
+
+    def fit(self, F, y, seed=0):
+        try:
+            import torch
+        except ImportError:  # pragma: no cover - depends on the install
+            raise InvalidValueError("model", "mlp", ["xgb", "knn"], "MLPRegressor.fit",
+                                    hint="the MLP surrogate needs torch: pip install "
+                                         "'hasbench[train]'") from None
+        U = self._prep(F)
+        y = np.asarray(y, np.float64)
+        self.y_mean, self.y_std = float(y.mean()), float(y.std() or 1.0)
+        t = (y - self.y_mean) / self.y_std
+        g = torch.Generator().manual_seed(int(seed))
+        sizes = [U.shape[1], *[int(h) for h in self.params["hidden"]], 1]
+        layers: list[Any] = []
+        for i in range(len(sizes) - 1):
+            lin = torch.nn.Linear(sizes[i], sizes[i + 1])
+            with torch.no_grad():
+                bound = (6.0 / (sizes[i] + sizes[i + 1])) ** 0.5
+                lin.weight.uniform_(-bound, bound, generator=g)
+                lin.bias.zero_()
+            layers.append(lin)
+            if i < len(sizes) - 2:
+                layers.append(torch.nn.SiLU())
+        net = torch.nn.Sequential(*layers)
+        opt = torch.optim.AdamW(net.parameters(), lr=float(self.params["lr"]),
+                                weight_decay=float(self.params["weight_decay"]))
+        Xt = torch.from_numpy(U)
+        yt = torch.from_numpy(t.astype(np.float32))[:, None]
+        n = Xt.shape[0]
+        bs = max(1, min(int(self.params["batch_size"]), n))
+        epochs = int(self.params["epochs"])
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
+        for _ in range(epochs):
+            perm = torch.randperm(n, generator=g)
+            for i in range(0, n, bs):
+                idx = perm[i:i + bs]
+                opt.zero_grad()
+                loss = torch.mean((net(Xt[idx]) - yt[idx]) ** 2)
+                loss.backward()
+                opt.step()
+            sched.step()
+        lins = [m for m in net if isinstance(m, torch.nn.Linear)]
+        self.weights = [m.weight.detach().numpy().T.astype(np.float32).copy() for m in lins]
+        self.biases = [m.bias.detach().numpy().astype(np.float32).copy() for m in lins]
+        return self
+
+    def predict(self, F):
+        h = self._prep(F)
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = h @ w + b
+            if i < last:
+                h = h / (1.0 + np.exp(-h))  # SiLU
+        return h[:, 0].astype(np.float64) * self.y_std + self.y_mean
+
+    def save(self, directory, stem):
+        name = f"{stem}.npz"
+        arrays = {"scale_lo": self.scale_lo, "scale_hi": self.scale_hi,
+                  "y_scale": np.array([self.y_mean, self.y_std])}
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            arrays[f"w{i}"] = w
+            arrays[f"b{i}"] = b
+        np.savez(Path(directory) / name, **arrays)
+        return [name]
+
+    @classmethod
+    def load(cls, directory, stem, meta):
+        z = _load_npz(Path(directory) / f"{stem}.npz")
+        obj = cls(meta.get("role", "mean"), z["scale_lo"], z["scale_hi"],
+                  **meta.get("params", {}))
+        n = sum(1 for k in z if k.startswith("w"))
+        obj.weights = [z[f"w{i}"] for i in range(n)]
+        obj.biases = [z[f"b{i}"] for i in range(n)]
+        obj.y_mean, obj.y_std = (float(v) for v in z["y_scale"])
+        return obj
+
+
+BACKENDS: dict[str, type[Regressor]] = {"xgb": XGBRegressor, "knn": KNNRegressor,
+                                        "mlp": MLPRegressor}
+
+
+def make_regressor(kind: str, role: str, scale_lo, scale_hi, params: dict[str, Any] | None = None,
+                   n_jobs: int | None = None) -> Regressor:
+    """A fresh regressor of backend ``kind`` for ``role`` (mean/std/time/static)."""
+    check_choice("model", kind, list(BACKENDS), "make_regressor", unknown=True)
+    cls = BACKENDS[kind]
+    extra = dict(params or {})
+    if kind == "xgb":
+        return cls(role, scale_lo, scale_hi, n_jobs=n_jobs, **extra)
+    return cls(role, scale_lo, scale_hi, **extra)
+
+
+def load_regressor(directory: Path, stem: str, meta: dict[str, Any]) -> Regressor:
+    kind = meta.get("kind")
+    if kind not in BACKENDS:
+        raise SchemaError("model kind", kind, list(BACKENDS), f"surrogate {directory}")
+    return BACKENDS[kind].load(directory, stem, meta)

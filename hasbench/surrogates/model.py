@@ -1,0 +1,676 @@
+"""Learning-curve surrogates fitted on run tables.
+
+Model (the same for every backend; see docs/surrogates.md for the reasons):
+
+- **Per-epoch metrics** (``valid_acc`` ...): one regressor per metric on features
+  ``[search hyperparameters (encoded), fidelity]``, target the seed mean of the metric at that
+  epoch. The epoch is an ordinary input; the in-config fidelity column (``hia-cnn``'s
+  ``epochs``) is *not* an input: the fidelity is.
+- **Seed noise**: one regressor per metric predicts the seed-to-seed standard deviation at
+  (config, epoch) (fit on the sample std of the seeds, divided by ``c4(n)`` to undo its
+  bias). A query with ``seed=s`` returns ``mean + z * std`` with one standard normal ``z``
+  per (config, seed) drawn from a hash (:mod:`hasbench.surrogates._hash`): the same seed
+  shifts the whole curve the same way (smooth, not i.i.d. jitter), and is deterministic.
+  Metrics share part of ``z`` with the objective (the correlation of seed differences
+  measured on the table), so a lucky seed is lucky on ``valid_acc`` and ``valid_loss``.
+- **Runtime**: one config-level regressor on ``log(mean epoch time)`` plus a fixed
+  cumulative profile ``p(e)`` (the mean of ``cum_time(e) / cum_time(E)`` over full runs):
+  ``cum_time(x, e) = E * exp(g(x)) * p(e)``. Monotone in ``e`` by construction.
+- **Static metrics** (params, flops ...): config-level regressors on ``log1p(value)``.
+- **Predictive interval**: ``std_pred^2 = std_seed^2 + v(e)``, where ``v(e)`` (per metric
+  and epoch) is calibrated on a hold-out split of configs so 80% intervals cover 80% of the
+  held-out seed values; ``query(seed=...)`` only uses ``std_seed``.
+
+Diverged values are imputed before fitting: NaN/inf accuracies by the lowest finite
+accuracy of the table, losses by a cap (the ``loss_cap_quantile`` quantile of finite
+values; larger finite losses are capped too); epochs after a diverged run stopped get the
+same fill. Failed runs are left out. Predictions are clipped (accuracies to [0, 1], losses
+and times to >= 0 / > 0).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import (
+    InvalidValueError,
+    SchemaError,
+    UnknownNameError,
+    check_choice,
+    check_float,
+    check_int,
+    check_path,
+)
+from ..spaces import Space
+from ._hash import row_hash, seed_normals
+from .backends import BACKENDS, load_regressor, make_regressor
+
+__all__ = ["CurveSurrogate", "load_surrogate", "file_sha256", "FORMAT", "FORMAT_VERSION",
+           "SurrogateHashError", "metric_kind"]
+
+log = logging.getLogger(__name__)
+
+FORMAT = "hasbench.surrogate"
+FORMAT_VERSION = 1
+Z80 = 1.2815515655446004  # standard normal quantile of 0.9: 80% two-sided interval
+
+
+class SurrogateHashError(SchemaError):
+    """A surrogate's model file or training table does not match the manifest's SHA-256."""
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(chunk)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()
+
+
+def metric_kind(metric: str) -> str:
+    """``"acc"`` (in [0, 1]), ``"loss"`` (>= 0) or ``"other"``, from the metric name."""
+    m = metric.lower()
+    if m.endswith("_acc") or m.endswith("accuracy") or m == "acc":
+        return "acc"
+    if "loss" in m or "perplexity" in m or m.endswith("_error") or m.endswith("_err"):
+        return "loss"
+    return "other"
+
+
+def _c4(n: int) -> float:
+    """Bias factor of the sample std (ddof=1) of n normal values: E[s] = c4(n) sigma."""
+    return math.sqrt(2.0 / (n - 1)) * math.exp(math.lgamma(n / 2) - math.lgamma((n - 1) / 2))
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+class CurveSurrogate:
+    """Surrogate of a run table: per-epoch metrics, seed noise, runtime, static metrics.
+
+    Parameters
+    ----------
+    model : {"xgb", "knn", "mlp"}
+        Regression backend (XGBoost default; k-NN baseline; MLP needs torch to fit).
+    params : dict, optional
+        Backend parameters for the per-metric mean models (e.g. ``{"n_estimators": 200}``);
+        ``{"std": {...}, "time": {...}, "static": {...}}`` keys override other roles.
+    calibration_fraction : float
+        Share of configs held out (once) to calibrate the predictive interval; 0 disables
+        calibration (then predictive std = seed std).
+    loss_cap_quantile : float
+        Quantile of finite loss values used to cap losses and fill diverged ones.
+    seed : int
+        Seed of the backends and of the calibration split.
+    n_jobs : int, optional
+        Threads for XGBoost (default: XGBoost's choice).
+
+    Examples
+    --------
+    >>> from hasbench.tables import RunTable                       # doctest: +SKIP
+    >>> sur = CurveSurrogate("xgb").fit(RunTable.read("data/digits-hia-cnn.h5"))  # +SKIP
+    >>> sur.save("my.surrogate")                                    # doctest: +SKIP
+    """
+
+    def __init__(self, model: str = "xgb", params: dict[str, Any] | None = None,
+                 calibration_fraction: float = 0.2, loss_cap_quantile: float = 0.99,
+                 seed: int = 0, n_jobs: int | None = None):
+        self.model = check_choice("model", model, list(BACKENDS), "CurveSurrogate",
+                                  unknown=True)
+        if params is not None and not isinstance(params, dict):
+            raise InvalidValueError("params", params, "a dict of backend parameters",
+                                    "CurveSurrogate")
+        self.params = dict(params or {})
+        self.calibration_fraction = check_float("calibration_fraction", calibration_fraction,
+                                                0.0, 0.5, "CurveSurrogate")
+        self.loss_cap_quantile = check_float("loss_cap_quantile", loss_cap_quantile, 0.5, 1.0,
+                                             "CurveSurrogate")
+        self.seed = check_int("seed", seed, 0, None, "CurveSurrogate")
+        self.n_jobs = n_jobs
+        self._fitted = False
+        self.path: Path | None = None
+
+    # ------------------------------------------------------------------ layout
+    def _set_layout(self, space: Space) -> None:
+        self.space = space
+        fid = space.fidelity
+        self.fidelity_name = fid.name
+        drop = {f.name for f in space.fidelities if f.in_config}
+        self.search_cols = np.array([i for i, n in enumerate(space.names) if n not in drop],
+                                    dtype=np.intp)
+        lo, hi = [], []
+        for i in self.search_cols:
+            a, b = space.bounds(space.names[i])
+            lo.append(a)
+            hi.append(b)
+        self.scale_lo = np.array(lo + [fid.lower], float)
+        self.scale_hi = np.array(hi + [fid.upper], float)
+
+    def features(self, X: np.ndarray, fidelity: np.ndarray) -> np.ndarray:
+        """Model inputs ``(n, k + 1)``: the search columns of ``X`` and the fidelity."""
+        F = np.empty((X.shape[0], self.search_cols.size + 1), dtype=np.float64)
+        F[:, :-1] = X[:, self.search_cols]
+        F[:, -1] = fidelity
+        return F
+
+    def _params(self, role: str) -> dict[str, Any]:
+        if role == "mean":
+            return {k: v for k, v in self.params.items() if k not in ("std", "time", "static")}
+        return dict(self.params.get(role, {}))
+
+    def _new(self, role: str):
+        k = self.search_cols.size
+        lo = self.scale_lo if role in ("mean", "std") else self.scale_lo[:k]
+        hi = self.scale_hi if role in ("mean", "std") else self.scale_hi[:k]
+        return make_regressor(self.model, role, lo, hi, self._params(role), self.n_jobs)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, table, metrics: Sequence[str] | None = None,
+            table_path: str | os.PathLike | None = None) -> CurveSurrogate:
+        """Fit on a :class:`~hasbench.tables.RunTable` (or a path to one). Returns ``self``.
+
+        Parameters
+        ----------
+        table : RunTable or path
+        metrics : sequence of str, optional
+            Per-epoch metrics to model (default: all of the table's).
+        table_path : path, optional
+            File the table was read from (for the manifest's hash); defaults to
+            ``table.path``.
+        """
+        from ..tables import RunTable
+
+        if not isinstance(table, RunTable):
+            table = RunTable.read(check_path("table", table, must_exist=True))
+        t0 = time.perf_counter()
+        metrics = list(table.metrics if metrics is None else metrics)
+        for m in metrics:
+            check_choice("metric", m, table.metrics, "CurveSurrogate.fit", unknown=True)
+        status = np.asarray(table.run_status, dtype=object)
+        keep = status != "failed"
+        if table.n_runs == 0 or not keep.any():
+            raise InvalidValueError("table", str(table.path), "a run table with at least one "
+                                    "run that did not fail", "CurveSurrogate.fit")
+        self._set_layout(table.space)
+        self.metrics = metrics
+        self.static_names = list(table.static)
+        self.max_epochs = int(table.max_epochs)
+        path = table_path if table_path is not None else table.path
+        self.table_info = {"name": Path(path).name if path else None,
+                           "sha256": file_sha256(path) if path and Path(path).is_file()
+                           else None,
+                           "n_configs": int(table.n_configs), "n_runs": int(table.n_runs),
+                           "seeds": [int(s) for s in table.seeds],
+                           "max_epochs": self.max_epochs}
+        C, E = table.n_configs, table.max_epochs
+        seeds = table.seeds
+        S = len(seeds)
+        rc = table.run_config[keep]
+        rs = np.searchsorted(seeds, table.run_seed[keep])
+        rn = table.run_n_epochs[keep].astype(int)
+        rdiv = status[keep] == "diverged"
+        ep = np.arange(E)
+        after = ep[None, :] >= rn[:, None]  # epochs not recorded
+        rng = np.random.default_rng(self.seed)
+
+        # calibration split of configs
+        n_cal = int(round(self.calibration_fraction * C)) if C >= 10 else 0
+        perm = rng.permutation(C)
+        cal = np.zeros(C, bool)
+        cal[perm[:n_cal]] = True
+
+        Xs = table.X
+        self._models: dict[str, Any] = {}
+        self.fill: dict[str, float] = {}
+        self.clip: dict[str, list[float]] = {}
+        self.calib_var: dict[str, list[float]] = {}
+        dense_all: dict[str, np.ndarray] = {}
+        for m in metrics:
+            cur = table.curve(m)[keep].astype(np.float64)
+            kind = metric_kind(m)
+            fin = cur[np.isfinite(cur) & ~after]
+            if fin.size == 0:
+                raise InvalidValueError("table", m, "a metric with at least one finite value",
+                                        "CurveSurrogate.fit")
+            if kind == "acc":
+                fill = float(np.min(fin))
+                lo_clip, hi_clip = 0.0, 1.0
+            elif kind == "loss":
+                fill = float(np.quantile(fin, self.loss_cap_quantile))
+                cur = np.where(np.isfinite(cur) & (cur > fill), fill, cur)
+                lo_clip, hi_clip = 0.0, math.inf
+            else:
+                fill = float(np.min(fin)) if not m.endswith("bleu") else float(np.min(fin))
+                lo_clip, hi_clip = float(np.min(fin)), float(np.max(fin))
+            bad = ~np.isfinite(cur) & ~after
+            cur[bad] = fill
+            cur[after & rdiv[:, None]] = fill
+            self.fill[m] = fill
+            self.clip[m] = [lo_clip, hi_clip]
+            D = np.full((C, S, E), np.nan)
+            D[rc, rs] = cur
+            dense_all[m] = D
+
+        # the objective-like reference metric for shared seed noise
+        ref = "valid_acc" if "valid_acc" in metrics else metrics[0]
+        self.noise_ref = ref
+        self.noise_corr: dict[str, float] = {}
+        self.std_factor: dict[str, float] = {}
+        for m in metrics:
+            D = dense_all[m]
+            with np.errstate(invalid="ignore"):
+                Y = np.nanmean(D, axis=1)  # (C, E)
+            cnt = np.isfinite(D).sum(axis=1)
+            cfg_i, ep_i = np.nonzero(np.isfinite(Y))
+            F = self.features(Xs[cfg_i], ep_i + 1.0)
+            y = Y[cfg_i, ep_i]
+            # seed std model
+            multi = cnt[cfg_i, ep_i] >= 2
+            std_model = None
+            n_typ = 2
+            if multi.sum() >= 5:
+                with np.errstate(invalid="ignore"):
+                    sd = np.nanstd(D, axis=1, ddof=1)[cfg_i, ep_i][multi]
+                n_typ = int(np.median(cnt[cfg_i, ep_i][multi]))
+                std_model = self._new("std").fit(F[multi], sd, self.seed)
+            self.std_factor[m] = 1.0 / _c4(max(n_typ, 2))
+            mean_model = self._new("mean")
+            # calibration: fit on non-held-out configs, measure residuals of seed values
+            v = np.zeros(E)
+            if n_cal and std_model is not None and (~cal[cfg_i]).sum() > 10:
+                tr = ~cal[cfg_i]
+                mean_model.fit(F[tr], y[tr], self.seed)
+                v = self._calibrate(mean_model, std_model, self.std_factor[m], D, cal, Xs, E)
+                mean_model = self._new("mean")
+            mean_model.fit(F, y, self.seed)
+            self.calib_var[m] = v.tolist()
+            self._models[f"mean:{m}"] = mean_model
+            if std_model is not None:
+                self._models[f"std:{m}"] = std_model
+            # correlation of seed differences with the reference metric
+            if m == ref:
+                self.noise_corr[m] = 1.0
+            else:
+                self.noise_corr[m] = self._seed_corr(dense_all[ref], D)
+
+        # runtime: log mean epoch time per run, config-level model + cumulative profile
+        et = table.epoch_time[keep]
+        ct = table.cum_time[keep]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            et_rec = np.where(after, np.nan, et)
+            mean_t = np.nanmean(et_rec, axis=1)
+        okt = np.isfinite(mean_t) & (mean_t > 0)
+        LT = np.full((C, S), np.nan)
+        LT[rc[okt], rs[okt]] = np.log(mean_t[okt])
+        with np.errstate(invalid="ignore"):
+            lt_mean = np.nanmean(LT, axis=1)
+        has_t = np.isfinite(lt_mean)
+        if not has_t.any():
+            raise InvalidValueError("table", str(table.path), "runs with positive epoch times",
+                                    "CurveSurrogate.fit")
+        Fc = Xs[has_t][:, self.search_cols]
+        self._models["time"] = self._new("time").fit(Fc, lt_mean[has_t], self.seed)
+        cnt_t = np.isfinite(LT).sum(axis=1)
+        if (cnt_t >= 2).sum() >= 5:
+            with np.errstate(invalid="ignore"):
+                sdt = np.nanstd(LT, axis=1, ddof=1)
+            mm = cnt_t >= 2
+            self._models["std:time"] = self._new("static").fit(Xs[mm][:, self.search_cols],
+                                                               sdt[mm], self.seed)
+            self.std_factor["cum_time"] = 1.0 / _c4(max(int(np.median(cnt_t[mm])), 2))
+        full = (rn == E) & (status[keep] == "ok") & np.all(np.isfinite(ct), axis=1) & \
+            (ct[:, -1] > 0)
+        if full.any():
+            prof = np.mean(ct[full] / ct[full, -1:], axis=0)
+            prof = np.maximum.accumulate(np.clip(prof, 1e-9, 1.0))
+            prof[-1] = 1.0
+        else:
+            prof = np.arange(1, E + 1) / E
+        self.time_profile = prof
+        # static metrics, config level
+        self.static_log: dict[str, bool] = {}
+        for s in self.static_names:
+            v = np.asarray(table.static[s], float)
+            okv = np.isfinite(v)
+            if not okv.any():
+                continue
+            lg = bool(np.all(v[okv] >= 0))
+            self.static_log[s] = lg
+            tgt = np.log1p(v[okv]) if lg else v[okv]
+            self._models[f"static:{s}"] = self._new("static").fit(
+                Xs[okv][:, self.search_cols], tgt, self.seed)
+        self.fit_seconds = time.perf_counter() - t0
+        self._mean_set = frozenset(self.metrics)
+        self._fitted = True
+        log.info("fitted %s surrogate on %d configs in %.1f s", self.model, C, self.fit_seconds)
+        return self
+
+    @staticmethod
+    def _seed_corr(Dref: np.ndarray, D: np.ndarray) -> float:
+        """Correlation of (seed a - seed b) differences between two metrics, pooled over
+        configs and epochs; 0 when fewer than two seeds."""
+        if D.shape[1] < 2:
+            return 0.0
+        a = (Dref[:, 0] - Dref[:, 1]).ravel()
+        b = (D[:, 0] - D[:, 1]).ravel()
+        ok = np.isfinite(a) & np.isfinite(b)
+        if ok.sum() < 10 or a[ok].std() == 0 or b[ok].std() == 0:
+            return 0.0
+        return float(np.clip(np.corrcoef(a[ok], b[ok])[0, 1], -1.0, 1.0))
+
+    def _calibrate(self, mean_model, std_model, factor, D, cal, X, E) -> np.ndarray:
+        """Extra variance v(e) so that 80% intervals cover 80% of held-out seed values."""
+        ci = np.nonzero(cal)[0]
+        v = np.zeros(E)
+        cfg = np.repeat(ci, E)
+        epi = np.tile(np.arange(E), ci.size)
+        F = self.features(X[cfg], epi + 1.0)
+        mu = mean_model.predict(F).reshape(ci.size, E)
+        sd = np.maximum(std_model.predict(F), 0.0).reshape(ci.size, E) * factor
+        for e in range(E):
+            y = D[ci, :, e]  # (n_cal, S)
+            r = np.abs(y - mu[:, e:e + 1])
+            s = np.broadcast_to(sd[:, e:e + 1], y.shape)
+            ok = np.isfinite(r)
+            r, s = r[ok], s[ok]
+            if r.size < 5:
+                continue
+            cover = np.mean(r <= Z80 * s)
+            if cover >= 0.8:
+                continue
+            lo, hi = 0.0, float(np.max(r ** 2)) / Z80 ** 2 + 1e-12
+            for _ in range(50):
+                mid = 0.5 * (lo + hi)
+                if np.mean(r <= Z80 * np.sqrt(s ** 2 + mid)) >= 0.8:
+                    hi = mid
+                else:
+                    lo = mid
+            v[e] = hi
+        return v
+
+    # ------------------------------------------------------------------ prediction
+    @property
+    def output_metrics(self) -> list[str]:
+        """Every metric :meth:`predict` answers: per-epoch metrics, ``cum_time``, statics."""
+        self._check_fitted()
+        return list(self.metrics) + ["cum_time"] + [s for s in self.static_names
+                                                    if f"static:{s}" in self._models]
+
+    def _check_fitted(self) -> None:
+        if not self._fitted:
+            raise InvalidValueError("surrogate", "unfitted", "a fitted surrogate",
+                                    "CurveSurrogate", hint="call fit(table) or load a saved one")
+
+    def _profile(self, f: np.ndarray) -> np.ndarray:
+        E = self.max_epochs
+        p = np.interp(f, np.arange(1, E + 1), self.time_profile)
+        beyond = f > E
+        if beyond.any():
+            p = np.where(beyond, f / E, p)
+        return p
+
+    def _calib(self, m: str, f: np.ndarray) -> np.ndarray:
+        v = np.asarray(self.calib_var.get(m, []), float)
+        if v.size == 0 or not v.any():
+            return np.zeros_like(f)
+        return np.interp(f, np.arange(1, v.size + 1), v)
+
+    def predict(self, X: np.ndarray, fidelity: np.ndarray, metrics: Sequence[str],
+                seed: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Vectorised prediction: one backend call per metric for all rows.
+
+        Parameters
+        ----------
+        X : ndarray (n, d)
+            Encoded, validated configs.
+        fidelity : ndarray (n,)
+            Fidelity per row.
+        metrics : sequence of str
+            Names from :attr:`output_metrics`.
+        seed : None or ndarray (n,) int64
+            ``None``: the seed mean; otherwise one seed's value (deterministic, consistent
+            along the curve).
+
+        Returns
+        -------
+        dict of str -> ndarray (n,)
+        """
+        self._check_fitted()
+        f = np.asarray(fidelity, dtype=np.float64)
+        out: dict[str, np.ndarray] = {}
+        F = None
+        Fc = None
+        h = None
+        z0 = None
+        for m in metrics:
+            if m in self._mean_set:
+                if F is None:
+                    F = self.features(X, f)
+                mu = self._models[f"mean:{m}"].predict(F)
+                if seed is not None and f"std:{m}" in self._models:
+                    if h is None:
+                        h = row_hash(X[:, self.search_cols])
+                        z0 = seed_normals(h, seed, 0)
+                    sd = np.maximum(self._models[f"std:{m}"].predict(F), 0.0) * \
+                        self.std_factor[m]
+                    c = self.noise_corr.get(m, 0.0)
+                    k = self.metrics.index(m) + 1
+                    z = c * z0 + math.sqrt(max(0.0, 1.0 - c * c)) * seed_normals(h, seed, k)
+                    mu = mu + z * sd
+                lo, hi = self.clip[m]
+                out[m] = np.clip(mu, lo, hi)
+            elif m == "cum_time":
+                if Fc is None:
+                    Fc = X[:, self.search_cols]
+                lt = self._models["time"].predict(Fc)
+                if seed is not None and "std:time" in self._models:
+                    if h is None:
+                        h = row_hash(X[:, self.search_cols])
+                    sdt = np.maximum(self._models["std:time"].predict(Fc), 0.0) * \
+                        self.std_factor.get("cum_time", 1.0)
+                    lt = lt + seed_normals(h, seed, 10_000) * sdt
+                out[m] = np.maximum(self.max_epochs * np.exp(lt) * self._profile(f), 1e-9)
+            elif f"static:{m}" in self._models:
+                if Fc is None:
+                    Fc = X[:, self.search_cols]
+                v = self._models[f"static:{m}"].predict(Fc)
+                out[m] = np.maximum(np.expm1(v), 0.0) if self.static_log.get(m) else v
+            else:
+                raise UnknownNameError("metric", m, self.output_metrics, "CurveSurrogate.predict")
+        return out
+
+    def predict_std(self, X: np.ndarray, fidelity: np.ndarray, metrics: Sequence[str],
+                    kind: str = "seed") -> dict[str, np.ndarray]:
+        """Standard deviation per row: ``kind="seed"`` the seed-to-seed spread;
+        ``"predictive"`` adds the calibrated model-error variance. Per-epoch metrics only
+        (``cum_time`` std is of ``log`` time)."""
+        self._check_fitted()
+        check_choice("kind", kind, ["seed", "predictive"], "CurveSurrogate.predict_std")
+        f = np.asarray(fidelity, dtype=np.float64)
+        F = self.features(X, f)
+        out = {}
+        for m in metrics:
+            if m == "cum_time":
+                Fc = X[:, self.search_cols]
+                out[m] = (np.maximum(self._models["std:time"].predict(Fc), 0.0)
+                          * self.std_factor.get("cum_time", 1.0)
+                          if "std:time" in self._models else np.zeros(len(f)))
+                continue
+            check_choice("metric", m, self.metrics, "CurveSurrogate.predict_std", unknown=True)
+            if f"std:{m}" in self._models:
+                sd = np.maximum(self._models[f"std:{m}"].predict(F), 0.0) * self.std_factor[m]
+            else:
+                sd = np.zeros(len(f))
+            if kind == "predictive":
+                sd = np.sqrt(sd ** 2 + self._calib(m, f))
+            out[m] = sd
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def manifest(self) -> dict[str, Any]:
+        self._check_fitted()
+        return _jsonable({
+            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "hasbench_version": __version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "model": self.model, "params": self.params,
+            "calibration_fraction": self.calibration_fraction,
+            "loss_cap_quantile": self.loss_cap_quantile, "seed": self.seed,
+            "space": self.space.to_dict(),
+            "metrics": self.metrics, "static": self.static_names,
+            "static_log": self.static_log,
+            "output_metrics": self.output_metrics,
+            "layout": {"columns": [self.space.names[i] for i in self.search_cols]
+                       + [f"fidelity:{self.fidelity_name}"],
+                       "search_cols": self.search_cols.tolist(),
+                       "scale_lo": self.scale_lo, "scale_hi": self.scale_hi},
+            "max_epochs": self.max_epochs,
+            "training_table": self.table_info,
+            "fill": self.fill, "clip": self.clip,
+            "noise": {"reference": self.noise_ref, "corr": self.noise_corr,
+                      "std_factor": self.std_factor, "calib_var": self.calib_var},
+            "time_profile": self.time_profile,
+            "fit_seconds": round(self.fit_seconds, 3),
+        })
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the surrogate to a new folder: model files plus ``manifest.json`` (with the
+        SHA-256 of every model file). Refuses an existing non-empty folder."""
+        self._check_fitted()
+        d = check_path("directory", directory, where="CurveSurrogate.save")
+        if d.exists() and (not d.is_dir() or any(d.iterdir())):
+            raise InvalidValueError("directory", str(d), "a new or empty folder",
+                                    "CurveSurrogate.save",
+                                    hint="hasbench never overwrites files; choose a new path")
+        d.mkdir(parents=True, exist_ok=True)
+        man = self.manifest()
+        models = {}
+        files = {}
+        for key, reg in self._models.items():
+            stem = key.replace(":", "_")
+            names = reg.save(d, stem)
+            models[key] = {"stem": stem, "files": names, **_jsonable(reg.meta())}
+            for n in names:
+                files[n] = file_sha256(d / n)
+        man["models"] = models
+        man["files"] = files
+        tmp = d / ".manifest.json.tmp"
+        tmp.write_text(json.dumps(man, indent=1, sort_keys=True))
+        os.replace(tmp, d / "manifest.json")
+        self.path = d
+        return d
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, table: str | os.PathLike | None = None,
+             verify_table: bool = True) -> CurveSurrogate:
+        """Load a saved surrogate, verifying the SHA-256 of every model file (always) and of
+        the training table (when ``table`` is given, or when a file of the recorded name lies
+        next to the surrogate folder and ``verify_table``). Only JSON, UBJSON and npz files
+        are read; no code runs."""
+        d = check_path("directory", directory, must_exist=True, where="CurveSurrogate.load")
+        mp = d / "manifest.json"
+        if not mp.is_file():
+            raise SchemaError("directory", str(d), "a surrogate folder with manifest.json",
+                              "CurveSurrogate.load")
+        try:
+            man = json.loads(mp.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SchemaError("manifest.json", str(mp), "valid JSON", "CurveSurrogate.load",
+                              hint=str(exc)) from None
+        if man.get("format") != FORMAT or man.get("format_version") != FORMAT_VERSION:
+            raise SchemaError("format", (man.get("format"), man.get("format_version")),
+                              [(FORMAT, FORMAT_VERSION)], f"surrogate {d}")
+        files = man.get("files", {})
+        for name, digest in files.items():
+            p = d / name
+            if Path(name).name != name or not p.is_file():
+                raise SchemaError("model file", name, "a file listed in the manifest",
+                                  f"surrogate {d}", hint="the surrogate folder is incomplete")
+            got = file_sha256(p)
+            if got != digest:
+                raise SurrogateHashError("sha256 of " + name, got, [digest], f"surrogate {d}",
+                                         hint="the model file was modified or corrupted")
+        tinfo = man.get("training_table", {})
+        cand = None
+        if table is not None:
+            cand = check_path("table", table, must_exist=True, where="CurveSurrogate.load")
+        elif verify_table and tinfo.get("name"):
+            p = d.parent / tinfo["name"]
+            cand = p if p.is_file() else None
+        if cand is not None and tinfo.get("sha256"):
+            got = file_sha256(cand)
+            if got != tinfo["sha256"]:
+                raise SurrogateHashError("training table sha256", got, [tinfo["sha256"]],
+                                         f"surrogate {d}",
+                                         hint=f"{cand} is not the table this surrogate was "
+                                              "fitted on (refit, or pass verify_table=False)")
+        obj = cls(man["model"], man.get("params"), man.get("calibration_fraction", 0.0),
+                  man.get("loss_cap_quantile", 0.99), man.get("seed", 0))
+        space = Space.from_json(man["space"])
+        try:
+            from ..spaces import get_space
+
+            reg = get_space(space.name)
+            if reg == space:
+                space = reg
+        except KeyError:
+            pass
+        obj._set_layout(space)
+        lay = man["layout"]
+        if lay["search_cols"] != obj.search_cols.tolist():
+            raise SchemaError("layout", lay["search_cols"], [obj.search_cols.tolist()],
+                              f"surrogate {d}")
+        obj.metrics = list(man["metrics"])
+        obj.static_names = list(man["static"])
+        obj.static_log = {k: bool(v) for k, v in man.get("static_log", {}).items()}
+        obj.max_epochs = int(man["max_epochs"])
+        obj.table_info = tinfo
+        obj.fill = man["fill"]
+        obj.clip = {k: [(-math.inf if a is None else a), (math.inf if b is None else b)]
+                    for k, (a, b) in man["clip"].items()}
+        nz = man["noise"]
+        obj.noise_ref = nz["reference"]
+        obj.noise_corr = nz["corr"]
+        obj.std_factor = nz["std_factor"]
+        obj.calib_var = nz["calib_var"]
+        obj.time_profile = np.asarray(man["time_profile"], float)
+        obj.fit_seconds = float(man.get("fit_seconds", 0.0))
+        obj._models = {key: load_regressor(d, meta["stem"], meta)
+                       for key, meta in man["models"].items()}
+        obj._mean_set = frozenset(obj.metrics)
+        obj._fitted = True
+        obj.path = d
+        return obj
+
+
+def load_surrogate(directory: str | os.PathLike, **kwargs: Any) -> CurveSurrogate:
+    """See :meth:`CurveSurrogate.load`."""
+    return CurveSurrogate.load(directory, **kwargs)
