@@ -1,0 +1,93 @@
+"""Optimizers with one ask/tell interface (see :mod:`hasbench.optimizers.base`).
+
+>>> from hasbench.optimizers import get_optimizer, list_optimizers
+>>> opt = get_optimizer("hyperband", "hia-cnn", seed=0)
+>>> job = opt.ask()                     # Job(trial_id, x, fidelity, continues, ...)
+>>> from hasbench.optimizers import Result
+>>> opt.tell(job, Result(loss=0.3, cost=12.0))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import UnknownNameError
+from .asha import ASHA
+from .base import CallablePruner, Job, Optimizer, Pruner, Result, fidelity_ladder
+from .bo import BayesianOptimization
+from .evolution import RegularizedEvolution
+from .hyperband import BOHB, Bracket, Hyperband, SuccessiveHalving, hyperband_brackets
+from .random_search import RandomSearch
+from .staged import StagedSearch
+from .tpe import TPE
+
+__all__ = ["Job", "Result", "Optimizer", "Pruner", "CallablePruner", "fidelity_ladder",
+           "RandomSearch", "BayesianOptimization", "TPE", "SuccessiveHalving", "Hyperband",
+           "BOHB", "ASHA", "RegularizedEvolution", "StagedSearch", "Bracket",
+           "hyperband_brackets", "get_optimizer", "list_optimizers", "register_optimizer"]
+
+_REGISTRY: dict[str, Any] = {
+    "random": RandomSearch,
+    "bo": BayesianOptimization,
+    "tpe": TPE,
+    "sh": SuccessiveHalving,
+    "hyperband": Hyperband,
+    "bohb": BOHB,
+    "asha": ASHA,
+    "re": RegularizedEvolution,
+    "staged": StagedSearch,
+    "optuna": "hasbench.optimizers.optuna:OptunaSampler",
+}
+_ALIASES = {"rs": "random", "hb": "hyperband", "gp": "bo", "evolution": "re",
+            "successive_halving": "sh", "two-step": "staged"}
+
+
+def list_optimizers() -> list[str]:
+    """Registered optimizer names."""
+    return sorted(_REGISTRY)
+
+
+def register_optimizer(name: str, cls: Any) -> None:
+    """Add an optimizer class (a subclass of :class:`Optimizer`) under ``name``."""
+    _REGISTRY[name] = cls
+
+
+def _resolve(name: str):
+    key = _ALIASES.get(name, name)
+    if not isinstance(name, str) or key not in _REGISTRY:
+        raise UnknownNameError("optimizer", name, list_optimizers())
+    cls = _REGISTRY[key]
+    if isinstance(cls, str):
+        import importlib
+
+        mod, attr = cls.split(":")
+        cls = getattr(importlib.import_module(mod), attr)
+    return cls
+
+
+def get_optimizer(name: str, space: Any, seed: int = 0, fidelity: Any = None,
+                  **kwargs: Any) -> Optimizer:
+    """Build a registered optimizer.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_optimizers` (aliases: rs, hb, gp, evolution, two-step).
+    space : Space or str
+        The search space (or a registered space name).
+    seed : int
+    fidelity : (float, float), optional
+        ``(min_fidelity, max_fidelity)`` override.
+    **kwargs
+        Optimizer-specific options (see each class).
+    """
+    cls = _resolve(name)
+    if isinstance(space, str):
+        from ..spaces import get_space
+
+        space = get_space(space)
+    if fidelity is not None:
+        lo, hi = fidelity
+        kwargs.setdefault("min_fidelity", lo)
+        kwargs.setdefault("max_fidelity", hi)
+    return cls(space, seed, **kwargs)
