@@ -1,0 +1,54 @@
+"""``hasbench fit``: fit a surrogate on a run table."""
+
+from __future__ import annotations
+
+import json
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "fit", help="fit a surrogate on a run table",
+        description="Fit a learning-curve surrogate (per-epoch metrics, seed noise, runtime, "
+                    "static metrics) on an HDF5 run table and save it to a new folder "
+                    "(model files + manifest.json with hashes; no pickles). See "
+                    "docs/surrogates.md.")
+    p.add_argument("table", help="run table (.h5)")
+    p.add_argument("--model", default="xgb",
+                   help="backend: xgb (default), knn (baseline) or mlp (needs torch)")
+    p.add_argument("--out", required=True, help="output folder (must not exist or be empty)")
+    p.add_argument("--params", default=None,
+                   help='backend parameters as JSON, e.g. \'{"n_estimators": 300, '
+                        '"std": {"max_depth": 3}}\'')
+    p.add_argument("--metrics", default=None,
+                   help="comma-separated per-epoch metrics to model (default: all)")
+    p.add_argument("--calibration-fraction", type=float, default=0.2,
+                   help="share of configs held out to calibrate predictive intervals (0-0.5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fit (default 0)")
+    p.add_argument("--threads", type=int, default=None, help="XGBoost threads")
+    p.set_defaults(func=_fit)
+
+
+def _fit(args) -> int:
+    from ..errors import InvalidValueError, check_path
+    from ..surrogates import CurveSurrogate
+
+    params = None
+    if args.params:
+        try:
+            params = json.loads(args.params)
+        except json.JSONDecodeError as exc:
+            raise InvalidValueError("--params", args.params, "a JSON object", "hasbench fit",
+                                    hint=str(exc)) from None
+    out = check_path("--out", args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InvalidValueError("--out", str(out), "a new or empty folder", "hasbench fit",
+                                hint="hasbench never overwrites files")
+    metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
+    sur = CurveSurrogate(args.model, params=params,
+                         calibration_fraction=args.calibration_fraction, seed=args.seed,
+                         n_jobs=args.threads)
+    table = check_path("table", args.table, must_exist=True, where="hasbench fit")
+    sur.fit(table, metrics=metrics)
+    d = sur.save(out)
+    print(f"fitted {args.model} surrogate on {table} in {sur.fit_seconds:.1f} s -> {d}")
+    return 0

@@ -1,0 +1,184 @@
+"""Curve surrogates: fit quality, clipping, monotone runtime, pickle-free save/load with
+hashes, seed noise, backends."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hasbench.benchmarks import SurrogateBenchmark, TabularBenchmark
+from hasbench.errors import InvalidValueError, SchemaError, UnknownNameError
+from hasbench.surrogates import CurveSurrogate, SurrogateHashError, file_sha256, fit_surrogate
+from hasbench.surrogates.testing import write_synthetic_table
+
+
+def _pred(sur, X, f, seed=None, metrics=None):
+    return sur.predict(X, np.full(len(X), float(f)) if np.ndim(f) == 0 else f,
+                       metrics or sur.output_metrics, seed)
+
+
+def test_manifest_contents(syn_surrogate, syn_table):
+    man = json.loads((syn_surrogate.path / "manifest.json").read_text())
+    assert man["format"] == "hasbench.surrogate" and man["format_version"] == 1
+    assert man["space"]["name"] == "hia-cnn" and man["space"]["version"] == "1.0"
+    assert man["training_table"]["sha256"] == file_sha256(syn_table.path)
+    assert man["metrics"] == syn_table.metrics
+    assert man["layout"]["columns"][-1] == "fidelity:epochs"
+    assert "epochs" not in man["layout"]["columns"][:-1]
+    assert set(man["files"]) == {n for m in man["models"].values() for n in m["files"]}
+    for name in man["files"]:
+        assert name.endswith((".ubj", ".npz", ".json"))
+
+
+def test_round_trip_identical_predictions(syn_surrogate, syn_table):
+    loaded = CurveSurrogate.load(syn_surrogate.path, table=syn_table.path)
+    X = syn_table.space.sample_array(200, 4)
+    f = np.random.default_rng(0).integers(1, 28, 200).astype(float)
+    s = np.arange(200)
+    for seed in (None, s):
+        a = _pred(syn_surrogate, X, f, seed)
+        b = _pred(loaded, X, f, seed)
+        for m in a:
+            np.testing.assert_array_equal(a[m], b[m])
+
+
+def test_tampered_model_file_and_table_raise_hash_error(syn_surrogate, syn_table, tmp_path):
+    d = tmp_path / "copy.surrogate"
+    shutil.copytree(syn_surrogate.path, d)
+    CurveSurrogate.load(d)  # intact copy loads
+    victim = d / "mean_valid_acc.ubj"
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    victim.write_bytes(bytes(data))
+    with pytest.raises(SurrogateHashError) as ei:
+        CurveSurrogate.load(d)
+    assert "mean_valid_acc.ubj" in str(ei.value)
+    assert isinstance(ei.value, SchemaError)
+    # a different training table next to it / given explicitly
+    other = write_synthetic_table(tmp_path / "other.h5", n_configs=5, rng=9)
+    with pytest.raises(SurrogateHashError):
+        CurveSurrogate.load(syn_surrogate.path, table=other.path)
+    # missing model file
+    d2 = tmp_path / "c2.surrogate"
+    shutil.copytree(syn_surrogate.path, d2)
+    (d2 / "time.ubj").unlink()
+    with pytest.raises(SchemaError):
+        CurveSurrogate.load(d2)
+
+
+def test_refuses_to_overwrite(syn_surrogate):
+    with pytest.raises(InvalidValueError):
+        syn_surrogate.save(syn_surrogate.path)
+
+
+@given(seed=st.integers(0, 2**40), n=st.integers(1, 30), f=st.integers(1, 27))
+def test_predictions_clipped_to_valid_ranges(syn_surrogate, seed, n, f):
+    X = syn_surrogate.space.sample_array(n, seed % 1000)
+    out = _pred(syn_surrogate, X, f, np.full(n, seed, dtype=np.int64))
+    for m, v in out.items():
+        assert np.isfinite(v).all(), m
+        if m.endswith("_acc"):
+            assert ((v >= 0) & (v <= 1)).all()
+        elif m.endswith("_loss"):
+            assert (v >= 0).all()
+    assert (out["cum_time"] > 0).all()
+
+
+def test_cum_time_monotone_for_every_seed(syn_surrogate):
+    b = SurrogateBenchmark(syn_surrogate)
+    X = b.space.sample_array(50, 3)
+    for s in (None, 0, 7, 2**31):
+        c = b.curve(X, seed=s, metrics=["cum_time"])["cum_time"]
+        assert (np.diff(c, axis=1) > 0).all()
+
+
+def test_seed_noise_scale_matches_table(syn_surrogate, syn_table):
+    """Spread of surrogate seeds is of the size of the table's seed-to-seed spread."""
+    b = SurrogateBenchmark(syn_surrogate)
+    X = syn_table.X
+    vals = np.stack([b.query(X, fidelity=27, seed=s, metrics=["valid_acc"],
+                             as_arrays=True)["valid_acc"] for s in range(40)])
+    sur_sd = np.median(vals.std(axis=0))
+    d = syn_table.dense("valid_acc")[:, :, 26]
+    tab_sd = np.nanmedian(np.abs(d[:, 0] - d[:, 1]) / np.sqrt(2) / np.sqrt(2 / np.pi))
+    assert 0.2 * tab_sd < sur_sd < 5 * tab_sd
+    # the z draws are standard normal across seeds
+    z = (vals - vals.mean(axis=0)) / np.maximum(vals.std(axis=0), 1e-12)
+    inside = vals.std(axis=0) > 1e-6
+    assert abs(np.mean(np.abs(z[:, inside]) < 1.2816) - 0.8) < 0.05
+
+
+def test_fit_quality_on_held_out_synthetic_configs(tmp_path):
+    from scipy.stats import kendalltau
+
+    tr = write_synthetic_table(tmp_path / "tr.h5", n_configs=200, rng=1)
+    te = write_synthetic_table(tmp_path / "te.h5", n_configs=60, rng=2)
+    sur = CurveSurrogate("xgb", params={"n_estimators": 150, "max_depth": 6}, n_jobs=1).fit(tr)
+    y = TabularBenchmark(te).query(te.configs, fidelity=27, metrics=["valid_acc", "cum_time"],
+                                   as_arrays=True)
+    p = SurrogateBenchmark(sur).query(te.configs, fidelity=27,
+                                      metrics=["valid_acc", "cum_time"], as_arrays=True)
+    ok = np.isfinite(y["valid_acc"])
+    r2 = 1 - np.sum((y["valid_acc"][ok] - p["valid_acc"][ok]) ** 2) / \
+        np.sum((y["valid_acc"][ok] - y["valid_acc"][ok].mean()) ** 2)
+    assert r2 > 0.8
+    assert kendalltau(y["valid_acc"][ok], p["valid_acc"][ok])[0] > 0.6
+    lt = np.log(y["cum_time"])
+    r2t = 1 - np.sum((lt - np.log(p["cum_time"])) ** 2) / np.sum((lt - lt.mean()) ** 2)
+    assert r2t > 0.8
+
+
+@pytest.mark.parametrize("model", ["knn", "mlp"])
+def test_other_backends_round_trip(model, syn_table, tmp_path):
+    if model == "mlp":
+        pytest.importorskip("torch")
+        params = {"epochs": 3, "hidden": [16], "std": {"epochs": 2}, "time": {"epochs": 5},
+                  "static": {"epochs": 5}}
+    else:
+        params = None
+    sur = fit_surrogate(syn_table, model=model, params=params, calibration_fraction=0.0)
+    d = sur.save(tmp_path / f"{model}.surrogate")
+    assert all(p.suffix in (".npz", ".json") for p in d.iterdir())
+    for p in d.glob("*.npz"):
+        np.load(p, allow_pickle=False)
+    back = CurveSurrogate.load(d)
+    X = syn_table.space.sample_array(30, 1)
+    f = np.arange(30) % 27 + 1.0
+    a = _pred(sur, X, f, np.arange(30))
+    b = _pred(back, X, f, np.arange(30))
+    for m in a:
+        np.testing.assert_allclose(a[m], b[m], rtol=1e-6, atol=1e-9)
+    assert (np.diff(SurrogateBenchmark(back).curve(X[:5], metrics=["cum_time"])["cum_time"],
+                    axis=1) > 0).all()
+
+
+def test_bad_arguments_raise_named_errors(syn_table):
+    with pytest.raises(UnknownNameError):
+        CurveSurrogate("gbm")
+    with pytest.raises(InvalidValueError):
+        CurveSurrogate("xgb", calibration_fraction=0.9)
+    with pytest.raises(UnknownNameError):
+        CurveSurrogate("knn").fit(syn_table, metrics=["nope"])
+    with pytest.raises(InvalidValueError):
+        CurveSurrogate("knn").predict(np.zeros((1, 10)), np.ones(1), ["valid_acc"])
+
+
+def test_cli_fit_writes_loadable_surrogate(syn_table, tmp_path):
+    out = tmp_path / "cli.surrogate"
+    r = subprocess.run([sys.executable, "-m", "hasbench", "fit", str(syn_table.path),
+                        "--model", "knn", "--out", str(out)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    b = SurrogateBenchmark(out)
+    assert b.query(syn_table.configs[:2], fidelity=3, metrics="valid_acc").shape == (2, 2)
+    r = subprocess.run([sys.executable, "-m", "hasbench", "fit", str(syn_table.path),
+                        "--model", "nope", "--out", str(tmp_path / "x")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "nope" in r.stderr
