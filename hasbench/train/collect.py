@@ -1,0 +1,448 @@
+"""Resumable collection of run tables: sample configs, train them, append to a table.
+
+The config list is a deterministic function of (space, sampler, n_configs, sample_seed,
+epochs, exclude table), so rerunning the same command after an interruption rebuilds the
+same list, skips every (config_id, seed) already in the output table and trains only what
+is missing. Results are appended by the main process only, one atomic commit per run
+(:meth:`~hasbench.tables.RunTableWriter.append`), so a kill loses at most the runs in flight.
+
+In-config fidelity (``hia-cnn``'s ``epochs``): every stored config has ``epochs`` set to the
+number of epochs trained (``epochs`` argument, which for the shipped tables is the fidelity
+maximum 27), and its curve holds one value per epoch; a query for ``epochs=e`` reads the
+curve at epoch ``e`` (constant learning rate, so this is honest). ``epochs`` must lie within
+the fidelity's bounds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidValueError, check_choice, check_int, check_path
+from ..spaces import Space, get_space
+from ..tables import RunTable, RunTableWriter, config_id
+
+__all__ = ["collect", "make_configs", "search_id"]
+
+log = logging.getLogger(__name__)
+
+_WORKER: dict[str, Any] = {}
+
+
+def search_id(space: Space, cfg: Mapping[str, Any]) -> str:
+    """Id of a config ignoring in-config fidelities (used to keep tables disjoint)."""
+    skip = {f.name for f in space.fidelities if f.in_config}
+    return config_id({k: v for k, v in cfg.items() if k not in skip})
+
+
+def _read_csv_configs(space: Space, path: str, epochs: int) -> list[dict]:
+    import pandas as pd
+
+    p = check_path("sampler", path, must_exist=True, where="collect (csv:PATH)")
+    df = pd.read_csv(p)
+    fid = space.fidelity
+    out = []
+    for k, row in enumerate(df.to_dict("records")):
+        cfg = {n: row[n] for n in space.names if n in row and not _isnan(row[n])}
+        if fid.in_config:
+            cfg[fid.name] = epochs
+        out.append(space.canonicalize(space.validate(cfg, f"collect: CSV row {k}")))
+    return out
+
+
+def _isnan(v: Any) -> bool:
+    return isinstance(v, float) and v != v
+
+
+def make_configs(space: Space | str, n_configs: int, sampler: str = "sobol",
+                 sample_seed: int = 0, epochs: int | None = None,
+                 exclude: str | os.PathLike | None = None) -> list[dict]:
+    """The deterministic config list of a collection.
+
+    Parameters
+    ----------
+    space : Space or str
+    n_configs : int
+        Number of configs (for ``csv:PATH``, at most this many rows are used).
+    sampler : {"sobol", "random", "csv:PATH"}
+        Scrambled Sobol points or uniform random samples (both from ``sample_seed``), or
+        the rows of a CSV file with one column per hyperparameter.
+    sample_seed : int
+    epochs : int, optional
+        Trained epochs; in-config fidelities are set to it (default: fidelity maximum).
+    exclude : path, optional
+        A run table whose configs (compared without in-config fidelities) are left out;
+        extra points of the same sequence replace them, so the list still has
+        ``n_configs`` configs.
+
+    Returns
+    -------
+    list of dict
+        Canonical configs, duplicates removed, in sampling order.
+    """
+    where = "make_configs"
+    sp = get_space(space) if isinstance(space, str) else space
+    n_configs = check_int("n_configs", n_configs, 1, None, where)
+    sample_seed = check_int("sample_seed", sample_seed, 0, None, where)
+    fid = sp.fidelity
+    epochs = int(fid.upper) if epochs is None else check_int(
+        "epochs", epochs, int(fid.lower), int(fid.upper), where)
+    excluded: set[str] = set()
+    if exclude is not None:
+        other = RunTable.read(check_path("exclude", exclude, must_exist=True, where=where))
+        if other.space.name != sp.name:
+            raise InvalidValueError("exclude", str(exclude), f"a run table of space {sp.name!r}",
+                                    where, hint=f"it holds space {other.space.name!r}")
+        excluded = {search_id(sp, c) for c in other.configs}
+    if not isinstance(sampler, str):
+        raise InvalidValueError("sampler", sampler, ["sobol", "random", "csv:PATH"], where)
+    if sampler.startswith("csv:"):
+        cands = _read_csv_configs(sp, sampler[4:], epochs)
+        return _dedupe(sp, cands, excluded)[:n_configs]
+    check_choice("sampler", sampler, ["sobol", "random", "csv:PATH"], where)
+    m = n_configs
+    while True:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*balance properties of Sobol.*")
+            X = sp.sample_array(m, np.random.default_rng(sample_seed), method=sampler)
+        cands = []
+        for cfg in sp.decode(X):
+            if fid.in_config:
+                cfg[fid.name] = epochs
+            cands.append(sp.canonicalize(cfg))
+        keep = _dedupe(sp, cands, excluded)
+        if len(keep) >= n_configs:
+            return keep[:n_configs]
+        if m > 100 * n_configs + 1000:
+            raise InvalidValueError("n_configs", n_configs, f"<= {len(keep)} for this space",
+                                    where, hint="the space has too few distinct configs")
+        m += n_configs - len(keep)
+
+
+def _dedupe(sp: Space, cands: list[dict], excluded: set[str]) -> list[dict]:
+    seen, out = set(), []
+    for c in cands:
+        cid = config_id(c)
+        if cid in seen or search_id(sp, c) in excluded:
+            continue
+        seen.add(cid)
+        out.append(c)
+    return out
+
+
+# ----------------------------------------------------------------------------- workers
+
+def _dataset_kwargs(dataset: str, data_dir, resolution, max_train, max_valid, max_test,
+                    split_seed) -> dict[str, Any]:
+    return {"name": dataset, "data_dir": None if data_dir is None else str(data_dir),
+            "resolution": float(resolution), "max_train": max_train, "max_valid": max_valid,
+            "max_test": max_test, "split_seed": split_seed}
+
+
+def _worker_init(ds_kwargs: Mapping[str, Any], threads: int) -> None:
+    import torch
+
+    from .datasets import load_dataset
+
+    torch.set_num_threads(threads)
+    _WORKER["dataset"] = load_dataset(**ds_kwargs)
+    _WORKER["threads"] = threads
+
+
+def _worker_run(space_name: str, cfg: dict, seed: int, epochs: int, device: str):
+    from .trainer import train_config
+
+    run = train_config(cfg, space_name, _WORKER["dataset"], seed=seed, epochs=epochs,
+                       device=device, num_threads=_WORKER["threads"])
+    return _run_to_dict(run)
+
+
+def _run_to_dict(run) -> dict[str, Any]:
+    return {"config": dict(run.config), "seed": int(run.seed),
+            "metrics": {k: np.asarray(v).tolist() for k, v in run.metrics.items()},
+            "epoch_time": np.asarray(run.epoch_time).tolist(), "static": dict(run.static),
+            "status": run.status}
+
+
+def _ray_task(space_name, cfg, seed, epochs, device, ds_ref, threads):
+    import torch
+
+    from .datasets import Dataset
+    from .trainer import train_config
+
+    torch.set_num_threads(threads)
+    ds = ds_ref if isinstance(ds_ref, Dataset) else Dataset(**ds_ref)
+    return _run_to_dict(train_config(cfg, space_name, ds, seed=seed, epochs=epochs,
+                                     device=device, num_threads=threads))
+
+
+class _Failure:
+    def __init__(self, config, seed, error):
+        self.config, self.seed, self.error = config, seed, error
+
+
+class _LocalExecutor:
+    """In-process (1 worker) or a spawn process pool (several)."""
+
+    def __init__(self, workers: int, ds_kwargs: Mapping[str, Any], threads: int):
+        self.workers = workers
+        if workers == 1:
+            _worker_init(ds_kwargs, threads)
+            self.pool = None
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(workers, mp.get_context("spawn"),
+                                            initializer=_worker_init,
+                                            initargs=(dict(ds_kwargs), threads))
+
+    def map_unordered(self, tasks, space_name, epochs, device):
+        if self.pool is None:
+            for cfg, seed in tasks:
+                try:
+                    yield _worker_run(space_name, cfg, seed, epochs, device)
+                except Exception as exc:  # reported to the caller, who logs it
+                    yield _Failure(cfg, seed, exc)
+            return
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        it = iter(tasks)
+        pending = {}
+
+        def submit(t):
+            f = self.pool.submit(_worker_run, space_name, t[0], t[1], epochs, device)
+            pending[f] = t
+
+        for _ in range(2 * self.workers):
+            t = next(it, None)
+            if t is None:
+                break
+            submit(t)
+        while pending:
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for f in done:
+                cfg, seed = pending.pop(f)
+                t = next(it, None)
+                if t is not None:
+                    submit(t)
+                try:
+                    yield f.result()
+                except Exception as exc:
+                    yield _Failure(cfg, seed, exc)
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+class _RayExecutor:
+    def __init__(self, workers: int, address: str | None, ds_kwargs: Mapping[str, Any],
+                 threads: int):
+        try:
+            import ray
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise InvalidValueError("executor", "ray", ["local"], "collect",
+                                    hint="install the 'ray' extra (pip install hasbench[ray])"
+                                    ) from exc
+        from .datasets import load_dataset
+
+        self.ray = ray
+        self.started = False
+        if not ray.is_initialized():
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=workers, log_to_driver=False, include_dashboard=False)
+            self.started = True
+        self.workers = workers
+        ds = load_dataset(**ds_kwargs)
+        self.ds_ref = ray.put(ds)
+        self.threads = threads
+        self.remote = ray.remote(num_cpus=threads)(_ray_task)
+
+    def map_unordered(self, tasks, space_name, epochs, device):
+        ray = self.ray
+        it = iter(tasks)
+        pending = {}
+
+        def submit(t):
+            ref = self.remote.remote(space_name, t[0], t[1], epochs, device, self.ds_ref,
+                                     self.threads)
+            pending[ref] = t
+
+        for _ in range(2 * self.workers):
+            t = next(it, None)
+            if t is None:
+                break
+            submit(t)
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            cfg, seed = pending.pop(done[0])
+            t = next(it, None)
+            if t is not None:
+                submit(t)
+            try:
+                yield ray.get(done[0])
+            except Exception as exc:
+                yield _Failure(cfg, seed, exc)
+
+    def close(self):
+        if self.started:
+            self.ray.shutdown()
+
+
+# ----------------------------------------------------------------------------- collect
+
+def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
+            n_configs: int = 8, seeds: int | Sequence[int] = 2, epochs: int | None = None,
+            sampler: str = "sobol", sample_seed: int = 0, workers: int = 1,
+            executor: str = "local", address: str | None = None, device: str = "cpu",
+            data_dir: str | os.PathLike | None = None, resolution: float = 1.0,
+            max_train: int | None = None, max_valid: int | None = None,
+            max_test: int | None = None, split_seed: int = 0,
+            exclude: str | os.PathLike | None = None, threads: int = 1,
+            progress: bool = True, command: str | None = None) -> dict[str, Any]:
+    """Train ``n_configs`` configs x ``seeds`` and append them to the run table ``out``.
+
+    Resumable: (config, seed) pairs already in ``out`` are skipped. See the module docstring.
+
+    Parameters
+    ----------
+    space : Space or str
+        ``hia-cnn``, ``zela2018`` or ``nb201-joint``.
+    out : path
+        Run table to create or extend (its space, metrics and width must match).
+    dataset, data_dir, resolution, max_train, max_valid, max_test, split_seed
+        Passed to :func:`~hasbench.train.datasets.load_dataset`.
+    n_configs, sampler, sample_seed, exclude
+        Passed to :func:`make_configs`.
+    seeds : int or sequence of int
+        An int ``k`` means seeds ``0..k-1``.
+    epochs : int, optional
+        Epochs per run (default: the fidelity maximum); the table's ``max_epochs``.
+    workers : int
+        Parallel training processes (local) or concurrent tasks (Ray).
+    executor : {"local", "ray"}
+        ``ray`` connects to ``address`` (e.g. ``auto`` or ``ray://host:10001``) or starts a
+        local instance with ``workers`` CPUs.
+    device : {"cpu", "cuda", "auto"}
+    threads : int
+        Torch threads per worker (default 1).
+    progress : bool
+        Show a tqdm progress bar (stderr).
+    command : str, optional
+        Command line recorded in the table's provenance.
+
+    Returns
+    -------
+    dict
+        Summary: ``trained``, ``skipped``, ``failed``, ``status`` counts, ``seconds``,
+        ``seconds_per_run``, ``n_runs`` (table total), ``valid_acc`` quantiles.
+    """
+    import torch
+
+    from .trainer import SUPPORTED_SPACES, resolve_device
+
+    where = "collect"
+    sp = get_space(space) if isinstance(space, str) else space
+    check_choice("space", sp.name, SUPPORTED_SPACES, where)
+    out = check_path("out", out, where=where)
+    fid = sp.fidelity
+    epochs = int(fid.upper) if epochs is None else check_int(
+        "epochs", epochs, int(fid.lower), int(fid.upper), where)
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        seed_list = list(range(check_int("seeds", seeds, 1, None, where)))
+    else:
+        seed_list = [check_int("seeds", s, 0, None, where) for s in seeds]
+        if not seed_list or len(set(seed_list)) != len(seed_list):
+            raise InvalidValueError("seeds", seeds, "a non-empty list of distinct ints >= 0",
+                                    where)
+    workers = check_int("workers", workers, 1, None, where)
+    threads = check_int("threads", threads, 1, None, where)
+    check_choice("executor", executor, ["local", "ray"], where)
+    dev = str(resolve_device(device))
+    if not isinstance(dataset, str):
+        raise InvalidValueError("dataset", dataset, "a dataset name", where)
+
+    configs = make_configs(sp, n_configs, sampler, sample_seed, epochs, exclude)
+    ds_kwargs = _dataset_kwargs(dataset, data_dir, resolution, max_train, max_valid, max_test,
+                                split_seed)
+    from .datasets import load_dataset
+
+    ds_info = load_dataset(**ds_kwargs).info  # validates the dataset options up front
+    prov = {"dataset": dataset, "dataset_info": ds_info, "device": dev,
+            "torch_version": torch.__version__, "sampler": sampler, "sample_seed": sample_seed,
+            "n_configs": n_configs, "seeds": seed_list, "epochs": epochs,
+            "exclude": None if exclude is None else str(exclude),
+            "command": command or "hasbench.train.collect.collect",
+            "trainer": "hasbench.train.trainer.train_config (constant learning rate)"}
+    if not out.exists() and not out.parent.exists():
+        raise InvalidValueError("out", str(out), "a path in an existing folder", where)
+    writer = RunTableWriter(out, sp, max_epochs=None if out.exists() else epochs,
+                            provenance=prov)
+    if writer.table().max_epochs != epochs:
+        raise InvalidValueError("epochs", epochs, [writer.table().max_epochs], where,
+                                hint=f"{out} was collected with another number of epochs")
+    done = writer.completed()
+    tasks = [(cfg, s) for cfg in configs for s in seed_list
+             if (config_id(cfg), s) not in done]
+    skipped = len(configs) * len(seed_list) - len(tasks)
+    log.info("collect: %d runs to train, %d already in %s", len(tasks), skipped, out)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(configs) * len(seed_list), initial=skipped, disable=not progress,
+               desc=f"collect {sp.name}/{dataset}", unit="run", file=sys.stderr,
+               dynamic_ncols=True, smoothing=0.05)
+    t0 = time.perf_counter()
+    trained, failed, statuses = 0, 0, {}
+    ex = (_RayExecutor(workers, address, ds_kwargs, threads) if executor == "ray"
+          else _LocalExecutor(workers, ds_kwargs, threads))
+    from ..tables import Run
+
+    try:
+        for rec in ex.map_unordered(tasks, sp.name, epochs, dev):
+            if isinstance(rec, _Failure):  # logged, not recorded: retried by the next call
+                failed += 1
+                log.error("collect: config %s seed %d failed: %r", config_id(rec.config),
+                          rec.seed, rec.error)
+                bar.update(1)
+                continue
+            writer.append(Run(**rec))
+            trained += 1
+            statuses[rec["status"]] = statuses.get(rec["status"], 0) + 1
+            bar.update(1)
+            bar.set_postfix(va=f"{rec['metrics']['valid_acc'][-1]:.3f}", refresh=False)
+    finally:
+        bar.close()
+        ex.close()
+    secs = time.perf_counter() - t0
+    table = RunTable.read(out)
+    va = table.curve("valid_acc")[:, -1] if table.n_runs else np.zeros(0)
+    va = va[np.isfinite(va)]
+    summary = {
+        "out": str(out), "space": sp.name, "dataset": dataset, "configs": len(configs),
+        "seeds": seed_list, "epochs": epochs, "trained": trained, "skipped": skipped,
+        "failed": failed, "status": statuses, "seconds": round(secs, 2),
+        "seconds_per_run": round(secs / trained, 3) if trained else None,
+        "n_runs": int(table.n_runs),
+        "table_status": {s: int(np.sum(np.asarray(table.run_status) == s))
+                         for s in ("ok", "diverged", "failed")},
+        "final_valid_acc_quantiles": ({q: round(float(np.quantile(va, q)), 4)
+                                       for q in (0.0, 0.1, 0.5, 0.9, 1.0)} if va.size else {}),
+    }
+    return summary
+
+
+def _default_out_name(space: str, dataset: str) -> Path:  # pragma: no cover - helper
+    return Path(f"{dataset}-{space}.h5")
