@@ -17,8 +17,10 @@ fidelity:
   Weights ``w_j = 1 / (1 + rank_j)`` follow ``space.metadata['importance_rank']`` when present
   (else column order), so importance analyses have a ground truth.
 - learning curve ``acc(e) = acc_0 + (acc_inf - acc_0) * h(e) / h(E)``,
-  ``h(e) = 1 - exp(-(e / E) / tau(x))`` with ``tau`` in [0.05, 0.6] set by a hash of the
-  config: curves saturate, reach ``acc_inf`` at the maximum fidelity ``E``, and cross.
+  ``h(e) = 1 - exp(-(e / E) / tau(x))`` with ``tau = 0.03 + 0.2 (0.4 hash(x) + 0.6 bad(x))``
+  (``bad`` = normalised distance of ``acc_inf`` from the best): curves saturate, reach
+  ``acc_inf`` at the maximum fidelity ``E``, worse configs tend to learn slower, and curves
+  cross (rank correlation of epoch 1 with epoch 27 is about 0.8 on ``hia-cnn``).
 - seed noise: ``seed=None`` returns the noise-free expectation; an integer seed adds an offset
   ``N(0, noise)`` that is constant along the curve plus a per-epoch jitter of
   ``0.3 * noise / sqrt(e)``, both pure functions of (config, seed, epoch).
@@ -214,10 +216,11 @@ class SyntheticBenchmark(Benchmark):
         need_acc = any(m in _METRICS for m in metrics)
         if need_acc:
             h0 = _hash_unit(key)
-            tau = 0.05 + 0.55 * h0
+            a_inf = self._acc_inf(X, U)
+            bad = (self.acc_max - a_inf) / max(self.spread, 1e-12)
+            tau = 0.03 + 0.2 * (0.4 * h0 + 0.6 * np.clip(bad, 0.0, 1.0))
             e = fidelity / self._E
             curve = (1.0 - np.exp(-e / tau)) / (1.0 - np.exp(-1.0 / tau))
-            a_inf = self._acc_inf(X, U)
             acc = self.acc_start + (a_inf - self.acc_start) * curve
             if seed is not None and self.noise > 0:
                 s = seed.astype(np.float64)[:, None]

@@ -1,0 +1,46 @@
+"""``hasbench results``: summarise replayed traces."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "results", help="summarise traces written by 'hasbench run'",
+        description="Load traces (directories or files) and print, per optimizer, the "
+                    "number of seeds and the mean/median final regret; optionally the "
+                    "regret at given simulated times, or write the tidy table to CSV.")
+    p.add_argument("paths", nargs="+", help="trace directories or files")
+    p.add_argument("--at", default=None, help="comma-separated simulated times (seconds) "
+                   "at which to report the mean regret")
+    p.add_argument("--csv", default=None, help="write the tidy incumbent table here")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from ..errors import InvalidValueError, check_path
+    from ..results import incumbent_on_grid, load_traces
+
+    df = load_traces(args.paths)
+    final = df.sort_values("time").groupby(["optimizer", "seed"]).tail(1)
+    summ = final.groupby("optimizer")["regret"].agg(["count", "mean", "median"])
+    summ = summ.rename(columns={"count": "seeds"})
+    print(f"optimum: {df.attrs['optimum']:.6g} ({df.attrs['optimum_source']})")
+    print(summ.to_string(float_format=lambda v: f"{v:.5g}"))
+    if args.at:
+        try:
+            times = [float(t) for t in args.at.split(",")]
+        except ValueError:
+            raise InvalidValueError("--at", args.at, "comma-separated numbers") from None
+        g = incumbent_on_grid(df, times)
+        tab = g.groupby(["optimizer", "time"])["regret"].agg(lambda v: np.nanmean(v))
+        print(tab.unstack("time").to_string(float_format=lambda v: f"{v:.5g}"))
+    if args.csv:
+        path = check_path("--csv", args.csv)
+        if path.exists():
+            raise InvalidValueError("--csv", str(path), "a path that does not exist yet",
+                                    hint="hasbench never overwrites your files")
+        df.to_csv(path, index=False)
+        print(f"wrote {path}")
+    return 0

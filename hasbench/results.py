@@ -1,0 +1,124 @@
+"""Load simulated traces into one DataFrame for analysis.
+
+>>> from hasbench.results import load_traces
+>>> df = load_traces("runs/bohb")            # doctest: +SKIP
+>>> df.columns                                 # doctest: +SKIP
+Index(['optimizer', 'seed', 'time', 'incumbent', 'incumbent_any', 'regret', ...])
+
+Regret is ``incumbent - optimum``. The optimum is the benchmark's known optimum loss when the
+trace records one (synthetic benchmarks), else -- stated in ``df.attrs['optimum_source']`` --
+the best loss at the maximum fidelity over every trace loaded in the call (an empirical
+optimum; pass ``optimum=`` to fix it across calls).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidValueError, check_choice, check_path
+from .simulate.trace import Trace
+
+__all__ = ["load_traces", "trace_files", "incumbent_on_grid"]
+
+
+def trace_files(path: Any) -> list[Path]:
+    """Trace files under ``path`` (a file, or a directory searched recursively)."""
+    p = check_path("path", path, must_exist=True)
+    if p.is_file():
+        return [p]
+    files = sorted(f for f in p.rglob("seed-*") if f.suffix in (".parquet", ".csv")
+                   and not f.name.startswith("."))
+    return files
+
+
+def load_traces(paths: Any, *, optimum: float | None = None, events: bool = False,
+                kind: str = "incumbent") -> pd.DataFrame:
+    """Incumbent trajectories of many traces, tidy.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        Trace files or directories (e.g. ``runs/`` holding ``runs/bohb``, ``runs/rs``).
+    optimum : float, optional
+        Loss used as the regret's zero. Default: see the module docstring.
+    events : bool
+        ``False`` (default): one row per incumbent change. ``True``: one row per job.
+    kind : {"incumbent", "incumbent_any"}
+        Which incumbent defines ``regret`` (both columns are returned).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``optimizer, seed, benchmark, n_workers, time, incumbent, incumbent_any,
+        fidelity, regret`` (``time`` = simulated seconds at which the value became known).
+    """
+    check_choice("kind", kind, ["incumbent", "incumbent_any"], "load_traces")
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files: list[Path] = []
+    for p in paths:
+        files.extend(trace_files(p))
+    if not files:
+        raise InvalidValueError("paths", [str(p) for p in paths],
+                                "directories or files holding hasbench traces (seed-*.parquet)")
+    parts = []
+    opts = []
+    emp = math.inf
+    for f in files:
+        tr = Trace.load(f)
+        fr = tr.frame
+        fr = fr[fr["status"] != "pruned"]
+        meta = tr.meta
+        ok = fr["status"] == "ok"
+        top = float(meta.get("max_fidelity", fr["fidelity"].max() if len(fr) else 0))
+        full = fr.loc[ok & (fr["fidelity"] >= top), "loss"]
+        if len(full):
+            emp = min(emp, float(full.min()))
+        if meta.get("optimum_loss") is not None:
+            opts.append(float(meta["optimum_loss"]))
+        d = pd.DataFrame({
+            "optimizer": meta.get("optimizer"), "seed": int(meta.get("seed", -1)),
+            "benchmark": meta.get("benchmark"), "n_workers": meta.get("n_workers"),
+            "time": fr["end"].to_numpy(), "incumbent": fr["incumbent"].to_numpy(),
+            "incumbent_any": fr["incumbent_any"].to_numpy(),
+            "fidelity": fr["fidelity"].to_numpy()})
+        if not events and len(d):
+            v = d[kind].to_numpy()
+            keep = np.r_[True, v[1:] != v[:-1]]
+            d = d[keep]
+        parts.append(d)
+    df = pd.concat(parts, ignore_index=True)
+    if optimum is not None:
+        opt, src = float(optimum), "given"
+    elif opts and len(set(opts)) == 1:
+        opt, src = opts[0], "benchmark"
+    else:
+        opt, src = emp, "empirical best loss at the maximum fidelity over the loaded traces"
+    df["regret"] = df[kind] - opt
+    df.attrs["optimum"] = opt
+    df.attrs["optimum_source"] = src
+    return df
+
+
+def incumbent_on_grid(df: pd.DataFrame, times: Iterable[float],
+                      column: str = "regret") -> pd.DataFrame:
+    """Forward-fill each (optimizer, seed) trajectory onto a common time grid: the value
+    known at each grid time (results arriving later are not credited; NaN before the first).
+
+    Returns a DataFrame ``optimizer, seed, time, <column>``.
+    """
+    t = np.asarray(list(times), dtype=float)
+    out = []
+    for (o, s), g in df.groupby(["optimizer", "seed"], sort=True):
+        g = g.sort_values("time", kind="stable")
+        idx = np.searchsorted(g["time"].to_numpy(), t, side="right") - 1
+        vals = g[column].to_numpy()
+        v = np.where(idx >= 0, vals[np.clip(idx, 0, None)], np.nan)
+        out.append(pd.DataFrame({"optimizer": o, "seed": s, "time": t, column: v}))
+    return pd.concat(out, ignore_index=True)

@@ -1,0 +1,251 @@
+"""Many replays: one trace file per seed, resumable, in parallel (processes or Ray)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..benchmarks.base import Benchmark
+from ..errors import InvalidValueError, check_choice, check_int, check_path
+from .engine import simulate
+
+__all__ = ["replay_many", "resolve_benchmark", "seed_path", "parse_seeds"]
+
+log = logging.getLogger(__name__)
+
+
+def resolve_benchmark(spec: Any) -> Benchmark:
+    """A benchmark from an instance or a name: ``"synthetic:<space>"`` (closed-form
+    :class:`~hasbench.benchmarks.synthetic.SyntheticBenchmark` over a registered space),
+    ``"synthetic-1d"``, or anything :func:`hasbench.benchmarks.load` accepts."""
+    if isinstance(spec, Benchmark):
+        return spec
+    if not isinstance(spec, str) or not spec:
+        raise InvalidValueError("benchmark", spec, "a Benchmark or a benchmark name")
+    if spec.startswith("synthetic:"):
+        from ..benchmarks.synthetic import SyntheticBenchmark
+
+        return SyntheticBenchmark(spec.split(":", 1)[1])
+    if spec == "synthetic-1d":
+        from ..benchmarks.synthetic import OneDimBenchmark
+
+        return OneDimBenchmark()
+    from ..benchmarks import load
+
+    return load(spec)
+
+
+def parse_seeds(text: Any) -> list[int]:
+    """``"0-999"``, ``"1,3,5-7"``, an int, or an iterable of ints -> sorted unique list."""
+    if isinstance(text, int):
+        return [check_int("seeds", text, 0)]
+    if not isinstance(text, str):
+        try:
+            return sorted({check_int("seeds", s, 0) for s in text})
+        except TypeError:
+            raise InvalidValueError("seeds", text, "'0-999', '1,3,5-7' or ints") from None
+    out: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                a, b = part.split("-", 1)
+                a, b = int(a), int(b)
+                if b < a or a < 0:
+                    raise ValueError
+                out.update(range(a, b + 1))
+            else:
+                v = int(part)
+                if v < 0:
+                    raise ValueError
+                out.add(v)
+        except ValueError:
+            raise InvalidValueError("seeds", text, "non-negative ints and ranges like "
+                                    "'0-999' or '1,3,5-7'") from None
+    return sorted(out)
+
+
+def seed_path(out: Path, seed: int, ext: str = ".parquet") -> Path:
+    return out / f"seed-{seed:06d}{ext}"
+
+
+# worker-process state (set by the initializer, or inherited through fork)
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(bench_spec: Any, kwargs: dict) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _STATE["bench"] = resolve_benchmark(bench_spec)
+    _STATE["kwargs"] = kwargs
+
+
+def _run_chunk(seeds: Sequence[int], out: str, ext: str) -> list[int]:
+    bench = _STATE["bench"]
+    kw = _STATE["kwargs"]
+    done = []
+    for s in seeds:
+        p = seed_path(Path(out), s, ext)
+        if p.exists():
+            done.append(s)
+            continue
+        tr = simulate(bench, seed=s, **kw)
+        tr.save(p)
+        done.append(s)
+    return done
+
+
+def replay_many(benchmark: Any, optimizer: Any, seeds: Any, out: Any, *, n_workers: int = 1,
+                time_budget: float | None = None, max_evaluations: int | None = None,
+                objective: str | None = None, optimizer_kwargs: dict | None = None,
+                processes: int = 1, executor: str = "process", progress: bool = True,
+                chunk_size: int | None = None, noise: bool = True) -> list[Path]:
+    """Replay ``optimizer`` once per seed into ``out/seed-NNNNNN.parquet``.
+
+    Each seed's trace is written atomically (temp file + ``os.replace``); a seed whose file
+    exists is skipped, so an interrupted call loses nothing and rerunning finishes the rest
+    with identical results. ``out/manifest.json`` records the run settings; reusing ``out``
+    with different settings is refused.
+
+    Parameters
+    ----------
+    benchmark : Benchmark or str
+        An instance or a name for :func:`resolve_benchmark` (names are re-resolved in each
+        worker process; instances are inherited through ``fork``).
+    optimizer : str
+        Registry name (must be a name, so workers can rebuild it).
+    seeds : str or iterable of int
+        E.g. ``"0-999"``.
+    out : path
+        Output directory (created).
+    processes : int
+        Parallel worker processes (1 = in this process).
+    executor : {"process", "ray"}
+        ``ray`` runs the chunks as Ray tasks on a local (or running) Ray instance.
+    chunk_size : int, optional
+        Seeds per task (default: balanced, at most 50).
+    Other parameters: see :func:`~hasbench.simulate.simulate`.
+
+    Returns
+    -------
+    list of Path
+        The trace file of every requested seed.
+    """
+    where = "replay_many"
+    if not isinstance(optimizer, str):
+        raise InvalidValueError("optimizer", type(optimizer).__name__, "a registry name", where)
+    from ..optimizers import _resolve
+
+    _resolve(optimizer)
+    seeds = parse_seeds(seeds)
+    out = check_path("out", out)
+    processes = check_int("processes", processes, 1, None, where)
+    executor = check_choice("executor", executor, ["process", "ray"], where)
+    from .trace import have_parquet
+
+    ext = ".parquet" if have_parquet() else ".csv"
+    bench_obj = resolve_benchmark(benchmark)
+    kwargs = dict(optimizer=optimizer, n_workers=n_workers, time_budget=time_budget,
+                  max_evaluations=max_evaluations, objective=objective,
+                  optimizer_kwargs=dict(optimizer_kwargs or {}), noise=noise)
+    # validate settings once, here, before any process starts
+    if time_budget is None and max_evaluations is None:
+        raise InvalidValueError("time_budget", None, "a positive number of simulated seconds "
+                                "(or set max_evaluations)", where)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {"benchmark": getattr(bench_obj, "name", str(benchmark)),
+                **{k: v for k, v in kwargs.items()}}
+    mpath = out / "manifest.json"
+    if mpath.exists():
+        old = json.loads(mpath.read_text())
+        if old != json.loads(json.dumps(manifest)):
+            raise InvalidValueError("out", str(out), "an empty directory or one holding a run "
+                                    "with the same settings", where,
+                                    hint=f"it holds {old}; choose another --out")
+    else:
+        tmp = mpath.with_name(f".manifest.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        os.replace(tmp, mpath)
+    paths = [seed_path(out, s, ext) for s in seeds]
+    todo = [s for s, p in zip(seeds, paths, strict=True) if not p.exists()]
+    log.info("%d of %d seeds to run in %s", len(todo), len(seeds), out)
+    if not todo:
+        return paths
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(seeds), initial=len(seeds) - len(todo), unit="seed",
+                   desc=f"{optimizer}")
+    spec = benchmark if isinstance(benchmark, str) else bench_obj
+    try:
+        if processes == 1 and executor == "process":
+            _init_worker(bench_obj, kwargs)
+            for s in todo:
+                _run_chunk([s], str(out), ext)
+                if bar:
+                    bar.update(1)
+        elif executor == "process":
+            _run_processes(spec, kwargs, todo, out, ext, processes, chunk_size, bar)
+        else:
+            _run_ray(spec, kwargs, todo, out, ext, processes, chunk_size, bar)
+    finally:
+        if bar:
+            bar.close()
+    return paths
+
+
+def _chunks(todo: list[int], processes: int, chunk_size: int | None) -> Iterable[list[int]]:
+    if chunk_size is None:
+        chunk_size = max(1, min(50, len(todo) // (processes * 4) or 1))
+    for i in range(0, len(todo), chunk_size):
+        yield todo[i:i + chunk_size]
+
+
+def _run_processes(spec, kwargs, todo, out, ext, processes, chunk_size, bar) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    with ProcessPoolExecutor(processes, mp_context=ctx, initializer=_init_worker,
+                             initargs=(spec, kwargs)) as pool:
+        futs = [pool.submit(_run_chunk, c, str(out), ext)
+                for c in _chunks(todo, processes, chunk_size)]
+        for f in as_completed(futs):
+            n = len(f.result())
+            if bar:
+                bar.update(n)
+
+
+def _run_ray(spec, kwargs, todo, out, ext, processes, chunk_size, bar) -> None:
+    try:
+        import ray
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise InvalidValueError("executor", "ray", "an installed ray",
+                                hint="pip install 'hasbench[ray]'") from exc
+    started = False
+    if not ray.is_initialized():
+        ray.init(num_cpus=processes, include_dashboard=False, log_to_driver=False,
+                 ignore_reinit_error=True)
+        started = True
+
+    @ray.remote(num_cpus=1)
+    def task(seeds, bench_spec, kw):
+        _init_worker(bench_spec, kw)
+        return _run_chunk(seeds, str(out), ext)
+
+    try:
+        ref = ray.put(spec)
+        pending = [task.remote(c, ref, kwargs) for c in _chunks(todo, processes, chunk_size)]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for r in ready:
+                n = len(ray.get(r))
+                if bar:
+                    bar.update(n)
+    finally:
+        if started:
+            ray.shutdown()

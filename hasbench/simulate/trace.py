@@ -1,0 +1,165 @@
+"""The :class:`Trace` of one simulated optimizer run: a tidy table plus run metadata.
+
+One row per finished (or pruned) job, in completion order. Columns:
+
+==================  ==========================================================================
+``job``             job number in start order (optimizer's ``job_id``)
+``trial``           trial id (a configuration; several jobs when promoted/continued)
+``worker``          simulated worker that ran it
+``start``, ``end``  simulated seconds
+``fidelity``        fidelity reached (e.g. epochs)
+``resume_from``     fidelity training resumed from (0 = from scratch)
+``continues``       the trial ran before at a lower fidelity
+``status``          ``ok``, ``crashed`` (loss inf) or ``pruned`` (zero duration, no loss)
+``bench_seed``      benchmark seed of the trial (-1: seed-averaged answers)
+``value``           the objective metric as the benchmark returns it (e.g. ``valid_acc``)
+``loss``            the objective as a loss (``1 - acc``; inf for crashed, NaN for pruned)
+``cost``            charged seconds (``end - start`` without overhead)
+``incumbent``       best loss so far among results at the *largest fidelity evaluated so far*
+                    (HpBandSter/BOHB-paper convention); can rise when a larger fidelity is
+                    first reached
+``incumbent_any``   best loss so far at any fidelity (Syne Tune convention); never rises
+``<hp names>``      the configuration, encoded (``space.encode`` codec; see :meth:`configs`)
+==================  ==========================================================================
+
+Metadata (``Trace.meta``, JSON): optimizer name and options, seed, benchmark name, objective,
+n_workers, budgets, space JSON, ``optimum_loss`` (when the benchmark knows its optimum),
+hasbench version. Stored as parquet (pyarrow; metadata in the schema under ``hasbench``) or,
+without pyarrow, as CSV plus a ``.json`` sidecar. Never pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SchemaError, check_path
+
+__all__ = ["Trace", "TRACE_SCHEMA_VERSION", "have_parquet"]
+
+TRACE_SCHEMA_VERSION = 1
+_META_KEY = b"hasbench"
+
+
+def have_parquet() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Trace:
+    """A simulated run: :attr:`frame` (tidy DataFrame, see the module docstring) and
+    :attr:`meta` (dict)."""
+
+    def __init__(self, frame: pd.DataFrame, meta: dict[str, Any]):
+        self.frame = frame
+        self.meta = dict(meta)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        return (f"Trace(optimizer={self.meta.get('optimizer')!r}, seed={self.meta.get('seed')}, "
+                f"jobs={len(self.frame)}, end={self.end_time:.1f}s)")
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Trace) and self.meta == other.meta
+                and self.frame.equals(other.frame))
+
+    @property
+    def end_time(self) -> float:
+        return float(self.frame["end"].max()) if len(self.frame) else 0.0
+
+    @property
+    def space(self):
+        from ..spaces import Space
+
+        return Space.from_json(self.meta["space"])
+
+    def configs(self) -> list[dict]:
+        """Decoded configurations of every row."""
+        sp = self.space
+        return sp.decode(self.frame[sp.names].to_numpy(dtype=float))
+
+    def incumbent_curve(self, kind: str = "incumbent") -> pd.DataFrame:
+        """``(time, value)`` steps of the incumbent (``"incumbent"`` or ``"incumbent_any"``),
+        one row per change."""
+        f = self.frame[self.frame["status"] != "pruned"]
+        v = f[kind].to_numpy()
+        keep = np.r_[True, v[1:] != v[:-1]] if len(v) else np.zeros(0, bool)
+        return pd.DataFrame({"time": f["end"].to_numpy()[keep], kind: v[keep]})
+
+    def best(self) -> dict[str, Any]:
+        """The final incumbent: its config, loss and fidelity."""
+        f = self.frame[self.frame["status"] == "ok"]
+        if not len(f):
+            return {}
+        top = f["fidelity"].max()
+        g = f[f["fidelity"] == top]
+        i = int(np.argmin(g["loss"].to_numpy()))
+        row = g.iloc[i]
+        sp = self.space
+        return {"config": sp.decode(row[sp.names].to_numpy(dtype=float)[None, :])[0],
+                "loss": float(row["loss"]), "fidelity": float(row["fidelity"]),
+                "trial": int(row["trial"])}
+
+    # ------------------------------------------------------------------ storage
+    def save(self, path: Any) -> Path:
+        """Write atomically (temp file + ``os.replace``): parquet when pyarrow is installed,
+        else CSV with a JSON sidecar. Returns the path written."""
+        path = check_path("path", path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = dict(self.meta, schema_version=TRACE_SCHEMA_VERSION)
+        if have_parquet() and path.suffix != ".csv":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(self.frame, preserve_index=False)
+            md = dict(table.schema.metadata or {})
+            md[_META_KEY] = json.dumps(meta, sort_keys=True).encode()
+            table = table.replace_schema_metadata(md)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, path)
+            return path
+        if path.suffix != ".csv":
+            path = path.with_suffix(".csv")
+        side = path.with_suffix(".json")
+        tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(meta, sort_keys=True))
+        os.replace(tmp, side)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self.frame.to_csv(tmp, index=False, float_format="%.17g")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: Any) -> Trace:
+        """Read a trace written by :meth:`save` (no code is executed)."""
+        path = check_path("path", path, must_exist=True)
+        if path.suffix == ".csv":
+            side = path.with_suffix(".json")
+            meta = json.loads(side.read_text()) if side.exists() else {}
+            frame = pd.read_csv(path)
+        else:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+            md = table.schema.metadata or {}
+            if _META_KEY not in md:
+                raise SchemaError("path", str(path), "a hasbench trace (parquet with "
+                                  "'hasbench' metadata)")
+            meta = json.loads(md[_META_KEY])
+            frame = table.to_pandas()
+        ver = meta.pop("schema_version", None)
+        if ver != TRACE_SCHEMA_VERSION:
+            raise SchemaError("schema_version", ver, [TRACE_SCHEMA_VERSION], str(path))
+        return cls(frame, meta)
