@@ -227,7 +227,8 @@ def simulate(benchmark: Benchmark, optimizer: Any, seed: int = 0, n_workers: int
                     consecutive += 1
                     rec.append((job.job_id, job.trial_id, -1, now, now, job.fidelity,
                                 job.resume_from, job.continues, "pruned", ev.seed_of(
-                                    job.trial_id), math.nan, math.nan, 0.0, job.x))
+                                    job.trial_id), math.nan, math.nan, 0.0, job.x,
+                                job.info.get("iteration", -1), job.info.get("rung", -1)))
                     opt.tell_pruned(job, feats)
                     continue
             consecutive = 0
@@ -260,7 +261,7 @@ def simulate(benchmark: Benchmark, optimizer: Any, seed: int = 0, n_workers: int
             pruner.observe(job, result)
         rec.append((job.job_id, job.trial_id, w, start, end, job.fidelity, job.resume_from,
                     job.continues, status, ev.seed_of(job.trial_id), value, result.loss, cost,
-                    job.x))
+                    job.x, job.info.get("iteration", -1), job.info.get("rung", -1)))
 
     frame = _frame(rec, benchmark.space.names)
     meta = {
@@ -306,7 +307,7 @@ def _jsonable(d: dict) -> dict:
 def _frame(rec: list[tuple], names: list[str]) -> pd.DataFrame:
     n = len(rec)
     cols = ["job", "trial", "worker", "start", "end", "fidelity", "resume_from", "continues",
-            "status", "bench_seed", "value", "loss", "cost"]
+            "status", "bench_seed", "value", "loss", "cost", "bracket", "rung"]
     if n == 0:
         df = pd.DataFrame({c: [] for c in cols})
         df["incumbent"] = []
@@ -323,6 +324,7 @@ def _frame(rec: list[tuple], names: list[str]) -> pd.DataFrame:
         "status": np.array(z[8], dtype=object), "bench_seed": np.array(z[9], dtype=np.int64),
         "value": np.array(z[10], dtype=float), "loss": np.array(z[11], dtype=float),
         "cost": np.array(z[12], dtype=float),
+        "bracket": np.array(z[14], dtype=np.int64), "rung": np.array(z[15], dtype=np.int64),
     })
     ok = df["status"].to_numpy() != "pruned"
     loss = np.where(ok, df["loss"].to_numpy(), np.inf)

@@ -15,6 +15,8 @@ One row per finished (or pruned) job, in completion order. Columns:
 ``value``           the objective metric as the benchmark returns it (e.g. ``valid_acc``)
 ``loss``            the objective as a loss (``1 - acc``; inf for crashed, NaN for pruned)
 ``cost``            charged seconds (``end - start`` without overhead)
+``bracket``         Hyperband/BOHB/SH iteration (bracket instance) of the job, else -1
+``rung``            rung index within the bracket (SH, Hyperband, BOHB, ASHA), else -1
 ``incumbent``       best loss so far among results at the *largest fidelity evaluated so far*
                     (HpBandSter/BOHB-paper convention); can rise when a larger fidelity is
                     first reached
