@@ -195,7 +195,12 @@ class _LocalExecutor:
 
     def __init__(self, workers: int, ds_kwargs: Mapping[str, Any], threads: int):
         self.workers = workers
+        self._old_threads = None
         if workers == 1:
+            import torch
+
+            self._old_threads = torch.get_num_threads()
+            _WORKER.clear()
             _worker_init(ds_kwargs, threads)
             self.pool = None
         else:
@@ -243,6 +248,11 @@ class _LocalExecutor:
     def close(self):
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+        if self._old_threads is not None:
+            import torch
+
+            torch.set_num_threads(self._old_threads)
+            _WORKER.clear()
 
 
 class _RayExecutor:

@@ -10,11 +10,13 @@ Splits (hasbench's choice, documented here and recorded in each table's provenan
   ``default_rng(split_seed)``; the first 360 are the test split, the next 360 the validation
   split and the remaining 1,077 the training split.
 - MNIST-format idx files (``mnist``, ``fashion-mnist``/``fmnist``, ``kmnist``): the official
-  test file is the test split; the official training file is permuted with
-  ``default_rng(split_seed)``, its first 10,000 images are the validation split and the rest
-  the training split.
+  test file is the test split (permuted, so prefixes are random subsets); the official
+  training file is permuted with ``default_rng(split_seed)``, its first 10,000 images
+  (``min(10000, n // 6)`` for smaller files) are the validation split and the rest the
+  training split.
 - CIFAR-10 (python batches or binary batches): ``test_batch`` is the test split; the five
-  training batches are permuted, the first 5,000 images are validation, the rest training.
+  training batches are permuted, the first 5,000 images (``min(5000, n // 10)``) are
+  validation, the rest training.
 - generic ``.npz`` with arrays ``x`` (n, H, W) or (n, C, H, W) and ``y`` (n,): like
   ``digits``, 20 % test, 20 % validation, the rest training (or ``x_test``/``y_test`` arrays
   when present as the test split).
@@ -42,7 +44,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidValueError, SchemaError, check_choice, check_float, check_int, check_path
+from ..errors import (
+    InvalidValueError,
+    SchemaError,
+    check_choice,
+    check_float,
+    check_int,
+    check_path,
+)
 
 __all__ = ["Dataset", "load_dataset", "list_datasets", "read_idx", "load_cifar10",
            "load_npz", "download", "shared_data_dir", "KNOWN_FILES"]
@@ -173,18 +182,23 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
     """Unpickler that builds only plain containers and numpy arrays.
 
     ``find_class`` allows exactly numpy's array reconstruction functions (``_reconstruct``,
-    ``ndarray``, ``dtype``) and refuses every other global, so a crafted file cannot run
-    code (the same policy as ``torch.load(weights_only=True)``)."""
+    ``ndarray``, ``dtype``) and ``_codecs.encode`` (how protocol-2 pickles store bytes), and
+    refuses every other global, so a crafted file cannot run code (the same policy as
+    ``torch.load(weights_only=True)``)."""
 
     _ALLOWED = {("numpy.core.multiarray", "_reconstruct"),
                 ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype")}
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
     def find_class(self, module: str, name: str):
         if (module, name) in self._ALLOWED:
             if name == "_reconstruct":
                 from numpy._core.multiarray import _reconstruct
                 return _reconstruct
+            if module == "_codecs":
+                import codecs
+
+                return codecs.encode
             return getattr(np, name)
         raise SchemaError("pickle global", f"{module}.{name}",
                           sorted(f"{m}.{n}" for m, n in self._ALLOWED), "load_cifar10",
@@ -233,7 +247,7 @@ def load_cifar10(folder: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.
     else:
         raise InvalidValueError("data_dir", str(d), "a folder with CIFAR-10 batches "
                                 "(test_batch or test_batch.bin)", "load_cifar10")
-    xs, ys = zip(*(reader(base / f"data_batch_{i}{suffix}") for i in range(1, 6)))
+    xs, ys = zip(*(reader(base / f"data_batch_{i}{suffix}") for i in range(1, 6)), strict=True)
     xt, yt = reader(base / f"test_batch{suffix}")
     return np.concatenate(xs), np.concatenate(ys), xt, yt
 
@@ -398,7 +412,7 @@ def load_dataset(name: str = "digits", data_dir: str | os.PathLike | None = None
                                              "use hasbench.train.datasets.download)")
             if name == "cifar10":
                 xtr_all, ytr_all, xt, yt = load_cifar10(base)
-                nval = 5000
+                nval = min(5000, len(ytr_all) // 10)
             else:
                 sub = _IDX_NAMES[name]
                 folder = base / sub if (base / sub).is_dir() else base
@@ -406,7 +420,7 @@ def load_dataset(name: str = "digits", data_dir: str | os.PathLike | None = None
                 ytr_all = read_idx(_find_idx(folder, "train-labels-idx1-ubyte")).astype(np.int64)
                 xt = read_idx(_find_idx(folder, "t10k-images-idx3-ubyte"))[:, None]
                 yt = read_idx(_find_idx(folder, "t10k-labels-idx1-ubyte")).astype(np.int64)
-                nval = 10000
+                nval = min(10000, len(ytr_all) // 6)
                 info["source"] = str(folder)
             perm = rng.permutation(len(ytr_all))
             xv, yv = xtr_all[perm[:nval]], ytr_all[perm[:nval]]

@@ -290,7 +290,7 @@ def _train(space_name, cfg, ds: Dataset, seed, epochs, dev, eval_batch_size, nb2
         vals = torch.stack([loss_sum / n, correct / n, vl.float(), va.float(), tl.float(),
                             ta.float()]).cpu().numpy().astype(np.float64)  # one sync per epoch
         times.append(time.perf_counter() - t0)
-        for m, v in zip(DEFAULT_METRICS, vals):
+        for m, v in zip(DEFAULT_METRICS, vals, strict=True):
             curves[m].append(float(v))
         if not math.isfinite(vals[0]):
             status = "diverged"

@@ -1,0 +1,121 @@
+"""Models, static metrics and the one-config trainer on tiny real data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hasbench.errors import InvalidValueError  # noqa: E402
+from hasbench.spaces import get_space  # noqa: E402
+from hasbench.tables import DEFAULT_METRICS  # noqa: E402
+from hasbench.train import build_model, load_dataset, static_metrics, train_config  # noqa: E402
+from hasbench.train.datasets import Dataset  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_dataset("digits", max_train=160, max_valid=80, max_test=80)
+
+
+@pytest.mark.parametrize("space", ["hia-cnn", "zela2018", "nb201-joint"])
+def test_models_forward_and_static_metrics(space):
+    sp = get_space(space)
+    for cfg in [sp.default()] + sp.sample(3, 0):
+        m = build_model(space, cfg, (1, 8, 8), 10)
+        assert m(torch.zeros(5, 1, 8, 8)).shape == (5, 10)
+        s = static_metrics(m, (1, 8, 8))
+        assert s["params"] == sum(p.numel() for p in m.parameters())
+        assert s["model_bytes"] >= 4 * s["params"]
+        assert s["flops"] > 2 * 0.5 * s["params"] or space != "hia-cnn"
+
+
+def test_flops_hand_count():
+    cfg = dict(get_space("hia-cnn").default(), n_conv_layers=1, n_filters=4, kernel_size=3,
+               n_dense_units=16, activation="relu")
+    m = build_model("hia-cnn", cfg, (1, 8, 8), 10)
+    conv = 4 * 8 * 8 * (2 * 9 * 1 + 1)
+    relu1 = 4 * 8 * 8
+    pool = 4 * 4 * 4 * 4
+    dense1 = 16 * (2 * 4 * 4 * 4 + 1)
+    relu2 = 16
+    dense2 = 10 * (2 * 16 + 1)
+    assert static_metrics(m, (1, 8, 8))["flops"] == conv + relu1 + pool + dense1 + relu2 + dense2
+
+
+def test_build_model_unknown_space():
+    with pytest.raises(InvalidValueError, match="space"):
+        build_model("resnet", {}, (1, 8, 8), 10)
+
+
+@pytest.mark.parametrize("space", ["hia-cnn", "zela2018", "nb201-joint"])
+def test_trainer_deterministic_and_seed_dependent(tiny, space):
+    sp = get_space(space)
+    cfg = sp.sample(1, 3)[0]
+    if space == "nb201-joint":
+        cfg["TrivialAugment"] = True
+    state = torch.get_rng_state()
+    a = train_config(cfg, sp, tiny, seed=7, epochs=2, device="cpu")
+    assert torch.equal(state, torch.get_rng_state())  # caller's RNG untouched
+    b = train_config(cfg, sp, tiny, seed=7, epochs=2, device="cpu")
+    c = train_config(cfg, sp, tiny, seed=8, epochs=2, device="cpu")
+    for m in DEFAULT_METRICS:
+        assert a.metrics[m].shape == (2,)
+        np.testing.assert_array_equal(a.metrics[m], b.metrics[m])
+    assert not np.array_equal(a.metrics["train_loss"], c.metrics["train_loss"])
+    assert a.status == "ok" and a.epoch_time.shape == (2,) and (a.epoch_time > 0).all()
+    assert a.static == b.static
+
+
+def test_good_config_learns(tiny):
+    sp = get_space("hia-cnn")
+    cfg = dict(sp.default(), optimizer="adam", learning_rate=3e-3, batch_size=32)
+    r = train_config(cfg, sp, tiny, seed=0, epochs=6, device="cpu")
+    assert r.metrics["valid_acc"][-1] > 0.7
+    assert r.metrics["train_loss"][-1] < r.metrics["train_loss"][0]
+
+
+def test_divergence_recorded_not_raised(tiny):
+    # inputs of 1e30 with SGD at lr 0.1 blow the weights up in epoch 1: a real NaN loss
+    huge = Dataset("huge", tiny.x_train * 1e30, tiny.y_train, tiny.x_valid, tiny.y_valid,
+                   tiny.x_test, tiny.y_test, 10)
+    sp = get_space("hia-cnn")
+    r = train_config(dict(sp.default(), optimizer="sgd", learning_rate=0.1), sp, huge, seed=0,
+                     epochs=4,
+                     device="cpu")
+    assert r.status == "diverged"
+    assert not math.isfinite(r.metrics["train_loss"][0])
+    assert np.isnan(r.metrics["valid_loss"][1:]).all()
+    np.testing.assert_allclose(r.metrics["valid_acc"][1:], 0.1)
+    assert r.epoch_time.shape == (4,) and np.isfinite(r.epoch_time).all()
+
+
+def test_trainer_rejects_bad_input(tiny):
+    sp = get_space("hia-cnn")
+    cfg = sp.default()
+    with pytest.raises(InvalidValueError, match="seed"):
+        train_config(cfg, sp, tiny, seed=-1, epochs=1)
+    with pytest.raises(InvalidValueError, match="epochs"):
+        train_config(cfg, sp, tiny, seed=0, epochs=0)
+    with pytest.raises(InvalidValueError, match="device"):
+        train_config(cfg, sp, tiny, seed=0, epochs=1, device="tpu")
+    with pytest.raises(InvalidValueError, match="learning_rate"):
+        train_config(dict(cfg, learning_rate=5.0), sp, tiny, seed=0, epochs=1)
+
+
+@pytest.mark.gpu
+def test_gpu_training_matches_cpu_roughly(tiny):
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    sp = get_space("hia-cnn")
+    cfg = dict(sp.default(), optimizer="adam", learning_rate=3e-3, batch_size=32)
+    g = train_config(cfg, sp, tiny, seed=0, epochs=6, device="cuda")
+    c = train_config(cfg, sp, tiny, seed=0, epochs=6, device="cpu")
+    assert g.status == "ok" and g.metrics["valid_acc"][-1] > 0.7
+    assert abs(g.metrics["valid_acc"][-1] - c.metrics["valid_acc"][-1]) < 0.15
+    z = get_space("zela2018")
+    r = train_config(z.default(), z, tiny, seed=0, epochs=2, device="cuda")
+    assert r.metrics["valid_acc"].shape == (2,)
