@@ -34,7 +34,7 @@ def test_manifest_contents(syn_surrogate, syn_table):
     assert "epochs" not in man["layout"]["columns"][:-1]
     assert set(man["files"]) == {n for m in man["models"].values() for n in m["files"]}
     for name in man["files"]:
-        assert name.endswith((".ubj", ".npz", ".json"))
+        assert name.endswith((".ubj.gz", ".npz", ".json"))
 
 
 def test_round_trip_identical_predictions(syn_surrogate, syn_table):
@@ -53,13 +53,13 @@ def test_tampered_model_file_and_table_raise_hash_error(syn_surrogate, syn_table
     d = tmp_path / "copy.surrogate"
     shutil.copytree(syn_surrogate.path, d)
     CurveSurrogate.load(d)  # intact copy loads
-    victim = d / "mean_valid_acc.ubj"
+    victim = d / "mean_valid_acc.ubj.gz"
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0x01
     victim.write_bytes(bytes(data))
     with pytest.raises(SurrogateHashError) as ei:
         CurveSurrogate.load(d)
-    assert "mean_valid_acc.ubj" in str(ei.value)
+    assert "mean_valid_acc.ubj.gz" in str(ei.value)
     assert isinstance(ei.value, SchemaError)
     # a different training table next to it / given explicitly
     other = write_synthetic_table(tmp_path / "other.h5", n_configs=5, rng=9)
@@ -68,7 +68,7 @@ def test_tampered_model_file_and_table_raise_hash_error(syn_surrogate, syn_table
     # missing model file
     d2 = tmp_path / "c2.surrogate"
     shutil.copytree(syn_surrogate.path, d2)
-    (d2 / "time.ubj").unlink()
+    (d2 / "time.ubj.gz").unlink()
     with pytest.raises(SchemaError):
         CurveSurrogate.load(d2)
 

@@ -1,0 +1,160 @@
+"""Query speed of a surrogate benchmark against raw XGBoost, and load time.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_query.py [NAME_OR_PATH] [--threads N] [--json OUT]
+
+Measured in one run (ratios need no absolute baseline):
+
+1. 10,000 (config, epoch) rows, metric ``valid_acc``: ``bench.query(X, fidelity=f,
+   metrics="valid_acc", as_arrays=True)`` vs ``booster.inplace_predict(F)`` on the same rows
+   (``F`` prebuilt). Ratio = query rows/s / raw rows/s (target >= 0.5). Also reported: all
+   metrics (vs the raw calls of every model used) and DataFrame output.
+2. One config (encoded array, ``as_arrays=True``) vs a raw one-row ``inplace_predict``
+   (target <= 3x). Also reported: one config given as a dict, DataFrame output.
+3. Load time of the benchmark: ``hasbench.load(...)`` in this process after imports
+   (target < 1 s), and a fresh interpreter including ``import hasbench``.
+
+Without a shipped benchmark (or with ``--synthetic``) a surrogate is fitted on a synthetic
+run table first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def _best(fn, repeat=7, number=1):
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        ts.append((time.perf_counter() - t0) / number)
+    return float(np.median(ts)), float(np.min(ts))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("bench", nargs="?", default="digits-hia-cnn")
+    ap.add_argument("--synthetic", action="store_true", help="fit on a synthetic table")
+    ap.add_argument("--threads", type=int, default=1, help="XGBoost threads (both sides)")
+    ap.add_argument("--rows", type=int, default=10_000)
+    ap.add_argument("--json", default=None, help="write results as JSON here")
+    args = ap.parse_args(argv)
+
+    import xgboost
+
+    import hasbench
+    from hasbench.benchmarks import SurrogateBenchmark, list_benchmarks
+
+    tmp = None
+    if args.synthetic or (args.bench not in list_benchmarks() and not os.path.exists(args.bench)):
+        from hasbench.surrogates import CurveSurrogate
+        from hasbench.surrogates.testing import write_synthetic_table
+
+        tmp = tempfile.mkdtemp()
+        t = write_synthetic_table(os.path.join(tmp, "syn.h5"), n_configs=300, rng=0)
+        CurveSurrogate("xgb").fit(t).save(os.path.join(tmp, "syn.surrogate"))
+        target = os.path.join(tmp, "syn.surrogate")
+    else:
+        target = args.bench
+    t0 = time.perf_counter()
+    bench = hasbench.load(target)
+    load_warm = time.perf_counter() - t0
+    load_warm2 = _best(lambda: hasbench.load(target), repeat=5)[0]
+    code = ("import time; t=time.perf_counter(); import hasbench; "
+            f"b=hasbench.load({target!r}); print(time.perf_counter()-t)")
+    cold = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True).stdout) for _ in range(3)]
+    if not isinstance(bench, SurrogateBenchmark):
+        print(f"{target} is not a surrogate benchmark")
+        return 1
+    sur = bench.surrogate
+    for key, reg in sur._models.items():
+        if hasattr(reg, "booster"):
+            reg.booster.set_param({"nthread": args.threads})
+    booster = sur._models["mean:valid_acc"].booster
+    rng = np.random.default_rng(0)
+    n = args.rows
+    X = bench.space.sample_array(n, rng)
+    f = rng.integers(1, int(bench.fidelity.upper) + 1, n).astype(float)
+    F = sur.features(X, f)
+    res: dict = {"benchmark": str(target), "rows": n, "threads": args.threads}
+
+    # 1. 10,000 rows
+    q = _best(lambda: bench.query(X, fidelity=f, metrics="valid_acc", as_arrays=True))
+    r = _best(lambda: booster.inplace_predict(F))
+    res["batch_valid_acc"] = {"query_s": q[0], "raw_s": r[0], "ratio": r[0] / q[0]}
+    boosters = [(k, m.booster) for k, m in sur._models.items()
+                if k.startswith(("mean:", "time", "static:"))]
+    Fc = X[:, sur.search_cols]
+
+    def raw_all():
+        for k, b in boosters:
+            b.inplace_predict(F if k.startswith("mean:") else Fc)
+
+    qa = _best(lambda: bench.query(X, fidelity=f, as_arrays=True), repeat=5)
+    ra = _best(raw_all, repeat=5)
+    res["batch_all_metrics"] = {"query_s": qa[0], "raw_s": ra[0], "ratio": ra[0] / qa[0],
+                                "n_models": len(boosters)}
+    qd = _best(lambda: bench.query(X, fidelity=f, metrics="valid_acc"))
+    res["batch_valid_acc_dataframe"] = {"query_s": qd[0], "ratio": r[0] / qd[0]}
+    qs = _best(lambda: bench.query(X, fidelity=f, seed=np.arange(n) % 5, metrics="valid_acc",
+                                   as_arrays=True))
+    res["batch_valid_acc_seeded"] = {"query_s": qs[0], "ratio_vs_raw_mean_model": r[0] / qs[0]}
+
+    # 2. one config
+    x1, f1, F1 = X[:1], f[:1], F[:1]
+    cfg = bench.space.decode(x1)[0]
+    q1 = _best(lambda: bench.query(x1, fidelity=f1, metrics="valid_acc", as_arrays=True),
+               repeat=7, number=200)
+    r1 = _best(lambda: booster.inplace_predict(F1), repeat=7, number=200)
+    qc = _best(lambda: bench.query(cfg, fidelity=f1, metrics="valid_acc", as_arrays=True),
+               repeat=7, number=200)
+    qdf = _best(lambda: bench.query(cfg, fidelity=f1, metrics="valid_acc"), repeat=7,
+                number=100)
+    res["single_config"] = {"query_array_s": q1[0], "raw_s": r1[0], "ratio": q1[0] / r1[0],
+                            "query_dict_s": qc[0], "ratio_dict": qc[0] / r1[0],
+                            "query_dict_dataframe_s": qdf[0], "ratio_dict_dataframe":
+                            qdf[0] / r1[0]}
+    res["load"] = {"warm_first_s": load_warm, "warm_s": load_warm2,
+                   "fresh_process_incl_import_s": float(np.median(cold))}
+    res["machine"] = {"platform": platform.platform(), "python": platform.python_version(),
+                      "cpu_count": os.cpu_count(), "xgboost": xgboost.__version__,
+                      "numpy": np.__version__, "hasbench": hasbench.__version__,
+                      "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    b = res["batch_valid_acc"]
+    s = res["single_config"]
+    print(f"machine: {res['machine']}")
+    print(f"10,000 rows valid_acc: query {b['query_s'] * 1e3:.2f} ms, raw inplace_predict "
+          f"{b['raw_s'] * 1e3:.2f} ms -> {b['ratio']:.2f} of raw rows/s (target >= 0.5)")
+    a = res["batch_all_metrics"]
+    print(f"10,000 rows all {a['n_models']} models: query {a['query_s'] * 1e3:.1f} ms, raw "
+          f"{a['raw_s'] * 1e3:.1f} ms -> {a['ratio']:.2f}")
+    print(f"10,000 rows valid_acc DataFrame output: {qd[0] * 1e3:.2f} ms -> "
+          f"{res['batch_valid_acc_dataframe']['ratio']:.2f}; with seeds: {qs[0] * 1e3:.2f} ms")
+    print(f"single config: query(array) {s['query_array_s'] * 1e6:.0f} us, raw 1-row predict "
+          f"{s['raw_s'] * 1e6:.0f} us -> {s['ratio']:.2f}x (target <= 3x); dict "
+          f"{s['ratio_dict']:.2f}x; dict+DataFrame {s['ratio_dict_dataframe']:.2f}x")
+    ld = res["load"]
+    print(f"load: {ld['warm_s'] * 1e3:.0f} ms in-process (first {ld['warm_first_s'] * 1e3:.0f} "
+          f"ms, target < 1 s); fresh interpreter incl. import "
+          f"{ld['fresh_process_incl_import_s']:.2f} s")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(res, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
