@@ -80,7 +80,7 @@ def main(argv=None) -> int:
         print(f"{target} is not a surrogate benchmark")
         return 1
     sur = bench.surrogate
-    for key, reg in sur._models.items():
+    for reg in sur._models.values():
         if hasattr(reg, "booster"):
             reg.booster.set_param({"nthread": args.threads})
     booster = sur._models["mean:valid_acc"].booster
