@@ -132,6 +132,9 @@ class CurveSurrogate:
         Seed of the backends and of the calibration split.
     n_jobs : int, optional
         Threads for XGBoost (default: XGBoost's choice).
+    acc_transform : {"none", "logit"}
+        Fit accuracy means on the logit scale (``logit(clip(acc, 1e-3, 1 - 1e-3))``) and map
+        predictions back; spreads the crowded top of the accuracy range.
 
     Examples
     --------
@@ -142,7 +145,7 @@ class CurveSurrogate:
 
     def __init__(self, model: str = "xgb", params: dict[str, Any] | None = None,
                  calibration_fraction: float = 0.2, loss_cap_quantile: float = 0.99,
-                 seed: int = 0, n_jobs: int | None = None):
+                 seed: int = 0, n_jobs: int | None = None, acc_transform: str = "none"):
         self.model = check_choice("model", model, list(BACKENDS), "CurveSurrogate",
                                   unknown=True)
         if params is not None and not isinstance(params, dict):
@@ -155,6 +158,8 @@ class CurveSurrogate:
                                              "CurveSurrogate")
         self.seed = check_int("seed", seed, 0, None, "CurveSurrogate")
         self.n_jobs = n_jobs
+        self.acc_transform = check_choice("acc_transform", acc_transform, ["none", "logit"],
+                                          "CurveSurrogate")
         self._fitted = False
         self.path: Path | None = None
 
@@ -307,10 +312,11 @@ class CurveSurrogate:
             v = np.zeros(E)
             if n_cal and std_model is not None and (~cal[cfg_i]).sum() > 10:
                 tr = ~cal[cfg_i]
-                mean_model.fit(F[tr], y[tr], self.seed)
-                v = self._calibrate(mean_model, std_model, self.std_factor[m], D, cal, Xs, E)
+                mean_model.fit(F[tr], self._fwd(m, y[tr]), self.seed)
+                v = self._calibrate(m, mean_model, std_model, self.std_factor[m], D, cal, Xs,
+                                    E)
                 mean_model = self._new("mean")
-            mean_model.fit(F, y, self.seed)
+            mean_model.fit(F, self._fwd(m, y), self.seed)
             self.calib_var[m] = v.tolist()
             self._models[f"mean:{m}"] = mean_model
             if std_model is not None:
@@ -386,14 +392,25 @@ class CurveSurrogate:
             return 0.0
         return float(np.clip(np.corrcoef(a[ok], b[ok])[0, 1], -1.0, 1.0))
 
-    def _calibrate(self, mean_model, std_model, factor, D, cal, X, E) -> np.ndarray:
+    def _fwd(self, m: str, y: np.ndarray) -> np.ndarray:
+        if self.acc_transform == "logit" and metric_kind(m) == "acc":
+            p = np.clip(y, 1e-3, 1 - 1e-3)
+            return np.log(p / (1 - p))
+        return y
+
+    def _inv(self, m: str, y: np.ndarray) -> np.ndarray:
+        if self.acc_transform == "logit" and metric_kind(m) == "acc":
+            return 1.0 / (1.0 + np.exp(-y))
+        return y
+
+    def _calibrate(self, m, mean_model, std_model, factor, D, cal, X, E) -> np.ndarray:
         """Extra variance v(e) so that 80% intervals cover 80% of held-out seed values."""
         ci = np.nonzero(cal)[0]
         v = np.zeros(E)
         cfg = np.repeat(ci, E)
         epi = np.tile(np.arange(E), ci.size)
         F = self.features(X[cfg], epi + 1.0)
-        mu = mean_model.predict(F).reshape(ci.size, E)
+        mu = self._inv(m, mean_model.predict(F)).reshape(ci.size, E)
         sd = np.maximum(std_model.predict(F), 0.0).reshape(ci.size, E) * factor
         for e in range(E):
             y = D[ci, :, e]  # (n_cal, S)
@@ -474,7 +491,7 @@ class CurveSurrogate:
             if m in self._mean_set:
                 if F is None:
                     F = self.features(X, f)
-                mu = self._models[f"mean:{m}"].predict(F)
+                mu = self._inv(m, self._models[f"mean:{m}"].predict(F))
                 if seed is not None and f"std:{m}" in self._models:
                     if h is None:
                         h = row_hash(X[:, self.search_cols])
@@ -544,6 +561,7 @@ class CurveSurrogate:
             "model": self.model, "params": self.params,
             "calibration_fraction": self.calibration_fraction,
             "loss_cap_quantile": self.loss_cap_quantile, "seed": self.seed,
+            "acc_transform": self.acc_transform,
             "space": self.space.to_dict(),
             "metrics": self.metrics, "static": self.static_names,
             "static_log": self.static_log,
@@ -633,7 +651,8 @@ class CurveSurrogate:
                                          hint=f"{cand} is not the table this surrogate was "
                                               "fitted on (refit, or pass verify_table=False)")
         obj = cls(man["model"], man.get("params"), man.get("calibration_fraction", 0.0),
-                  man.get("loss_cap_quantile", 0.99), man.get("seed", 0))
+                  man.get("loss_cap_quantile", 0.99), man.get("seed", 0),
+                  acc_transform=man.get("acc_transform", "none"))
         space = Space.from_json(man["space"])
         try:
             from ..spaces import get_space
