@@ -21,9 +21,9 @@ def register(sub) -> None:
     p.add_argument("--optimizers", default=",".join(
         ["random", "hyperband", "bohb", "tpe", "re", "asha"]),
         help="comma-separated optimizers for the ranking agreement ('' to skip)")
-    p.add_argument("--repeats", type=int, default=5, help="seeds per optimizer (default 5)")
-    p.add_argument("--budget-runs", type=float, default=20.0,
-                   help="replay budget in median full-run times (default 20)")
+    p.add_argument("--repeats", type=int, default=10, help="seeds per optimizer (default 10)")
+    p.add_argument("--budget-runs", type=float, default=10.0,
+                   help="replay budget in median full-run times (default 10)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--overwrite", action="store_true",
                    help="replace PREFIX.md/.json if they exist")

@@ -147,7 +147,7 @@ def _optimizer_ranking(table_bench, sur_bench, optimizers: Sequence[str], repeat
     b = np.array([res["surrogate"][o]["mean_best_loss"] for o in opts])
     res["rank_table"] = [opts[i] for i in np.argsort(a, kind="stable")]
     res["rank_surrogate"] = [opts[i] for i in np.argsort(b, kind="stable")]
-    if len(opts) >= 3:
+    if len(opts) >= 3 and np.ptp(a) > 0 and np.ptp(b) > 0:
         res["kendall_tau"] = float(kendalltau(a, b)[0])
         res["spearman_rho"] = float(spearmanr(a, b)[0])
     else:
@@ -156,8 +156,8 @@ def _optimizer_ranking(table_bench, sur_bench, optimizers: Sequence[str], repeat
 
 
 def validate(surrogate: Any, heldout: Any, fidelities: Sequence[int] | None = None,
-             optimizers: Sequence[str] | None = DEFAULT_OPTIMIZERS, repeats: int = 5,
-             budget_runs: float = 20.0, max_jobs: int = 2000,
+             optimizers: Sequence[str] | None = DEFAULT_OPTIMIZERS, repeats: int = 10,
+             budget_runs: float = 10.0, max_jobs: int = 2000,
              objective: str = "valid_acc") -> dict[str, Any]:
     """Score ``surrogate`` on the held-out run table ``heldout``.
 
@@ -407,7 +407,7 @@ def _plots(surrogate: CurveSurrogate, heldout, rep: dict[str, Any], folder: Path
     lo = float(np.nanmin([yt[objective].min(), yp[objective].min()]))
     ax.plot([lo, 1], [lo, 1], "k--", lw=0.8)
     s = rep["metrics"][objective]["per_fidelity"][str(E)]
-    ax.set_title(f"{objective} at epoch {E}: R² {s['r2']:.3f}, τ {s['kendall_tau']:.3f}")
+    ax.set_title(f"{objective} at epoch {E}: R² {_fmt(s['r2'])}, τ {_fmt(s['kendall_tau'])}")
     ax.set_xlabel("held-out (seed mean)")
     ax.set_ylabel("surrogate")
     ax = axes[1]
@@ -415,7 +415,7 @@ def _plots(surrogate: CurveSurrogate, heldout, rep: dict[str, Any], folder: Path
     a, b = float(np.nanmin(yt["cum_time"])), float(np.nanmax(yt["cum_time"]))
     ax.plot([a, b], [a, b], "k--", lw=0.8)
     s = rep["metrics"]["cum_time"]["per_fidelity"][str(E)]
-    ax.set_title(f"cum_time at epoch {E}: R² {s['r2']:.3f}")
+    ax.set_title(f"cum_time at epoch {E}: R² {_fmt(s['r2'])}")
     ax.set_xlabel("held-out seconds")
     ax.set_ylabel("surrogate seconds")
     fig.tight_layout()
@@ -458,9 +458,12 @@ def _plots(surrogate: CurveSurrogate, heldout, rep: dict[str, Any], folder: Path
     fig, ax = plt.subplots(figsize=(6, 4))
     pf = rep["metrics"][objective]["per_fidelity"]
     fs = [int(k) for k in pf]
-    ax.plot(fs, [pf[str(f)]["r2"] for f in fs], "o-", label="R²")
-    ax.plot(fs, [pf[str(f)]["kendall_tau"] for f in fs], "s-", label="Kendall τ")
-    ax.plot(fs, [pf[str(f)]["spearman_rho"] for f in fs], "^-", label="Spearman ρ")
+    def _v(key):
+        return [np.nan if pf[str(f)][key] is None else pf[str(f)][key] for f in fs]
+
+    ax.plot(fs, _v("r2"), "o-", label="R²")
+    ax.plot(fs, _v("kendall_tau"), "s-", label="Kendall τ")
+    ax.plot(fs, _v("spearman_rho"), "^-", label="Spearman ρ")
     ax.set_xlabel("fidelity (epochs)")
     ax.set_ylim(0, 1.01)
     ax.set_title(f"{objective}: held-out scores per fidelity")
@@ -483,7 +486,7 @@ def _plots(surrogate: CurveSurrogate, heldout, rep: dict[str, Any], folder: Path
         ax.plot([min(v), max(v)], [min(v), max(v)], "k--", lw=0.8)
         ax.set_xlabel("mean best loss on held-out table")
         ax.set_ylabel("mean best loss on surrogate")
-        ax.set_title(f"optimizer ranking: Kendall τ {orank['kendall_tau']:.2f}")
+        ax.set_title(f"optimizer ranking: Kendall τ {_fmt(orank['kendall_tau'], 2)}")
         fig.tight_layout()
         p = folder / "optimizer_ranking.png"
         fig.savefig(p, dpi=80)
