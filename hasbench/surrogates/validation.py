@@ -68,6 +68,36 @@ def _scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     return out
 
 
+def _ceiling(V: np.ndarray, log: bool = False) -> dict[str, Any]:
+    """What a perfect model of the seed *expectation* would score against a seed mean, from
+    configs with two seeds ``V (n, >=2)``: ``r2 = 1 - E[(a - b)^2] / 4 / Var(mean)``, and the
+    Kendall tau between seed 0 and seed 1 (how well one seed ranks the other)."""
+    from scipy.stats import kendalltau
+
+    if V.shape[1] < 2:
+        return {"n": 0}
+    a, b = V[:, 0], V[:, 1]
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a, b = np.log(a), np.log(b)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    out: dict[str, Any] = {"n": int(ok.sum()), "scale": "log" if log else "raw"}
+    if a.size < 3:
+        return out
+    mean = (a + b) / 2
+    var = float(mean.var())
+    out["r2"] = 1.0 - float(np.mean((a - b) ** 2)) / 4 / var if var > 0 else math.nan
+    out["seed_vs_seed_kendall_tau"] = float(kendalltau(a, b)[0]) \
+        if np.ptp(a) > 0 and np.ptp(b) > 0 else math.nan
+    if log:  # also on raw seconds
+        ea, eb = np.exp(a), np.exp(b)
+        em = (ea + eb) / 2
+        out["r2_raw"] = 1.0 - float(np.mean((ea - eb) ** 2)) / 4 / float(em.var()) \
+            if em.var() > 0 else math.nan
+    return out
+
+
 class _Snapped:
     """Benchmark view restricted to a pool of configs: every query row is replaced by its
     nearest pool config (unit-cube distance over the search hyperparameters)."""
@@ -242,7 +272,8 @@ def validate(surrogate: Any, heldout: Any, fidelities: Sequence[int] | None = No
             per_f[str(f)] = _scores(Y[:, f - 1], P[:, f - 1])
             if m == "cum_time":
                 per_f[str(f)]["log"] = _scores(np.log(Y[:, f - 1]), np.log(P[:, f - 1]))
-        entry = {"per_fidelity": per_f, "all_fidelities": _scores(Y.ravel(), P.ravel())}
+        entry = {"per_fidelity": per_f, "all_fidelities": _scores(Y.ravel(), P.ravel()),
+                 "noise_ceiling": _ceiling(Ds[:, :, -1], log=m == "cum_time")}
         if m == "cum_time":
             entry["all_fidelities"]["log"] = _scores(np.log(Y.ravel()), np.log(P.ravel()))
         report["metrics"][m] = entry
@@ -327,14 +358,23 @@ def _markdown(rep: dict[str, Any], plots: list[str], command: str | None) -> str
         L.append(f"| {k} | {t['target']} | {_fmt(t['measured'])} | {met} |")
     L.append(f"\n{rep['targets_note']}.\n")
     L.append("## Per metric at the maximum fidelity, and pooled over all fidelities\n")
-    L.append("| metric | R² (final) | Kendall τ | Spearman ρ | RMSE | R² (all) | τ (all) |")
-    L.append("|---|---|---|---|---|---|---|")
+    L.append("| metric | R² (final) | Kendall τ | Spearman ρ | RMSE | R² (all) | τ (all) | "
+             "noise ceiling R² | seed-vs-seed τ |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
     for m, e in rep["metrics"].items():
         fin = e["per_fidelity"][max(e["per_fidelity"], key=int)]
         a = e["all_fidelities"]
+        nc = e.get("noise_ceiling", {})
+        ncr = nc.get("r2_raw", nc.get("r2"))
         L.append(f"| {m} | {_fmt(fin['r2'])} | {_fmt(fin['kendall_tau'])} | "
                  f"{_fmt(fin['spearman_rho'])} | {_fmt(fin['rmse'], 4)} | {_fmt(a['r2'])} | "
-                 f"{_fmt(a['kendall_tau'])} |")
+                 f"{_fmt(a['kendall_tau'])} | {_fmt(ncr)} | "
+                 f"{_fmt(nc.get('seed_vs_seed_kendall_tau'))} |")
+    L.append("\nNoise ceiling: the R² a perfect model of each config's expected value would "
+             "reach against the held-out two-seed mean (`1 - E[(a-b)^2]/4 / Var(mean)`), at the "
+             "maximum fidelity; seed-vs-seed τ: Kendall τ between the two held-out seeds. "
+             "Both indicate the best any surrogate can score against "
+             "this held-out data.")
     if "cum_time" in rep["metrics"]:
         ct = rep["metrics"]["cum_time"]
         fin = ct["per_fidelity"][max(ct["per_fidelity"], key=int)]
