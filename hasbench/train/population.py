@@ -97,13 +97,17 @@ class _WideHia:
                       for w, b in self.dense]
         return self
 
-    def forward(self, x: torch.Tensor, drop: torch.Tensor | None) -> torch.Tensor:
-        """x: (B, K*C, H, W) (member k's images in channel block k); drop: (K,) dropout
-        rates in training mode or None. Returns logits (K, B, n_classes)."""
+    def forward(self, x: torch.Tensor, drop: torch.Tensor | None,
+                shared: bool = False) -> torch.Tensor:
+        """x: (B, K*C, H, W) (member k's images in channel block k), or (B, C, H, W) when
+        every member sees the same images (``shared``: the first conv is then one dense
+        conv with K*F outputs); drop: (K,) dropout rates in training mode or None.
+        Returns logits (K, B, n_classes)."""
         K, B = self.K, x.shape[0]
         h = x.contiguous(memory_format=torch.channels_last)  # much faster grouped convs
-        for (w, b, pad), pool in zip(self.convs, self.pools, strict=True):
-            h = F.conv2d(h, w.flatten(0, 1), b.flatten(), padding=pad, groups=K)
+        for li, ((w, b, pad), pool) in enumerate(zip(self.convs, self.pools, strict=True)):
+            g = 1 if (shared and li == 0) else K
+            h = F.conv2d(h, w.flatten(0, 1), b.flatten(), padding=pad, groups=g)
             h = self.act(h)
             if pool:
                 h = F.max_pool2d(h, 2)
@@ -184,22 +188,28 @@ def _train_group(cfgs: list[dict], seeds: list[int], ds: Dataset, epochs: int,
              for a, b in ((ds.x_valid, ds.y_valid), (ds.x_test, ds.y_test))]
     n = x_tr.shape[0]
     bs = min(int(cfgs[0]["batch_size"]), n)
-    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    useeds = sorted(set(seeds))
+    gens = {s: torch.Generator().manual_seed(s) for s in useeds}
+    shared = len(useeds) == 1  # every member sees the same minibatches
     C = in_shape[0]
     vals = np.full((K, epochs, len(DEFAULT_METRICS)), np.nan)
     times = []
     diverged_at = np.full(K, -1)
     for e in range(epochs):
         t0 = time.perf_counter()
-        perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(dev)  # (K, n)
+        by_seed = {s: torch.randperm(n, generator=gens[s]) for s in useeds}
+        perms = torch.stack([by_seed[s] for s in seeds]).to(dev)  # (K, n)
         loss_sum = torch.zeros(K, device=dev)
         correct = torch.zeros(K, device=dev)
         for i in range(0, n, bs):
             idx = perms[:, i:i + bs]  # (K, b)
             b = idx.shape[1]
-            xb = x_tr[idx].transpose(0, 1).reshape(b, K * C, *in_shape[1:])
+            if shared:
+                xb = x_tr[idx[0]]
+            else:
+                xb = x_tr[idx].transpose(0, 1).reshape(b, K * C, *in_shape[1:])
             yb = y_tr[idx]  # (K, b)
-            out = net.forward(xb, drop)
+            out = net.forward(xb, drop, shared)
             per = F.cross_entropy(out.reshape(K * b, -1), yb.reshape(-1),
                                   reduction="none").view(K, b).mean(1)
             per.sum().backward()
@@ -214,7 +224,7 @@ def _train_group(cfgs: list[dict], seeds: list[int], ds: Dataset, epochs: int,
                 for j in range(0, xe.shape[0], eval_batch_size):
                     xx = xe[j:j + eval_batch_size]
                     yy = ye[j:j + eval_batch_size]
-                    o = net.forward(xx.repeat(1, K, 1, 1), None)  # (K, B, classes)
+                    o = net.forward(xx, None, shared=True)  # (K, B, classes)
                     ls += F.cross_entropy(o.reshape(-1, o.shape[-1]), yy.repeat(K),
                                           reduction="none").view(K, -1).sum(1)
                     cs += (o.argmax(2) == yy.unsqueeze(0)).sum(1)
@@ -245,7 +255,7 @@ def train_population(configs: Sequence[Mapping[str, Any]], seeds: Sequence[int],
                      space: Space | str = "hia-cnn", dataset: Dataset | str = "digits",
                      epochs: int | None = None, device: str = "auto",
                      max_group: int = 32, eval_batch_size: int = 4096,
-                     num_threads: int | None = None) -> list[Run]:
+                     num_threads: int | None = None, min_shared: int = 4) -> list[Run]:
     """Train ``configs[i]`` with ``seeds[i]`` for every ``i``, batching compatible members.
 
     Parameters
@@ -261,6 +271,10 @@ def train_population(configs: Sequence[Mapping[str, Any]], seeds: Sequence[int],
     device : {"auto", "cpu", "cuda"}
     max_group : int
         Largest number of members trained together.
+    min_shared : int
+        A group is split by seed (members of one seed share minibatches, so the first
+        conv runs once for all of them) when every seed has at least this many members;
+        otherwise seeds are mixed in one group.
     eval_batch_size : int
     num_threads : int, optional
         ``torch.set_num_threads`` during the call (restored afterwards).
@@ -282,6 +296,7 @@ def train_population(configs: Sequence[Mapping[str, Any]], seeds: Sequence[int],
     epochs = int(sp.fidelity.upper) if epochs is None else check_int("epochs", epochs, 1,
                                                                        None, where)
     max_group = check_int("max_group", max_group, 1, None, where)
+    min_shared = check_int("min_shared", min_shared, 1, None, where)
     eval_batch_size = check_int("eval_batch_size", eval_batch_size, 1, None, where)
     dev = resolve_device(device)
     if isinstance(dataset, str):
@@ -299,16 +314,25 @@ def train_population(configs: Sequence[Mapping[str, Any]], seeds: Sequence[int],
         for i, c in enumerate(configs):
             groups.setdefault(group_key(c), []).append(i)
         out: list[Run | None] = [None] * len(configs)
+        chunks = []
         for members in groups.values():
-            members = sorted(members, key=lambda i: _OPT[str(configs[i]["optimizer"])])
-            for j in range(0, len(members), max_group):
-                chunk = members[j:j + max_group]
-                with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-                    torch.manual_seed(seeds[chunk[0]])
-                    runs = _train_group([configs[i] for i in chunk], [seeds[i] for i in chunk],
-                                        dataset, epochs, dev, eval_batch_size)
-                for i, r in zip(chunk, runs, strict=True):
-                    out[i] = r
+            # same-seed members share minibatches (cheaper first conv): split by seed when
+            # every seed has at least ``min_shared`` members
+            per_seed: dict[int, list[int]] = {}
+            for i in members:
+                per_seed.setdefault(seeds[i], []).append(i)
+            parts = (list(per_seed.values()) if min(map(len, per_seed.values())) >= min_shared
+                     else [members])
+            for part in parts:
+                part = sorted(part, key=lambda i: _OPT[str(configs[i]["optimizer"])])
+                chunks += [part[j:j + max_group] for j in range(0, len(part), max_group)]
+        for chunk in chunks:
+            with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+                torch.manual_seed(seeds[chunk[0]])
+                runs = _train_group([configs[i] for i in chunk], [seeds[i] for i in chunk],
+                                    dataset, epochs, dev, eval_batch_size)
+            for i, r in zip(chunk, runs, strict=True):
+                out[i] = r
         return out  # type: ignore[return-value]
     finally:
         torch.set_num_threads(old)

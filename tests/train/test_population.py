@@ -19,7 +19,8 @@ def tiny():
     return load_dataset("digits", max_train=160, max_valid=80, max_test=80)
 
 
-def test_population_matches_one_at_a_time(tiny):
+@pytest.mark.parametrize("min_shared", [1, 100])  # seeds split (shared minibatches) / mixed
+def test_population_matches_one_at_a_time(tiny, min_shared):
     sp = get_space("hia-cnn")
     var = sp.sample(4, np.random.default_rng(2))
     arch_a = dict(sp.default(), n_conv_layers=2, n_filters=6, kernel_size=3, batch_size=32)
@@ -33,7 +34,8 @@ def test_population_matches_one_at_a_time(tiny):
             for s in (0, 1):
                 cfgs.append(c)
                 seeds.append(s)
-    pop = train_population(cfgs, seeds, sp, tiny, epochs=2, device="cpu")
+    pop = train_population(cfgs, seeds, sp, tiny, epochs=2, device="cpu",
+                           min_shared=min_shared)
     assert len({group_key(c) for c in cfgs}) == 2
     for c, s, r in zip(cfgs, seeds, pop, strict=True):
         ref = train_config(c, sp, tiny, seed=s, epochs=2, device="cpu")
