@@ -13,7 +13,7 @@ Model (the same for every backend; see docs/surrogates.md for the reasons):
   shifts the whole curve the same way (smooth, not i.i.d. jitter), and is deterministic.
   Metrics share part of ``z`` with the objective (the correlation of seed differences
   measured on the table), so a lucky seed is lucky on ``valid_acc`` and ``valid_loss``.
-- **Runtime**: one config-level regressor on ``log(mean epoch time)`` plus a fixed
+- **Runtime**: one config-level regressor on ``log`` of the seed-mean epoch time plus a fixed
   cumulative profile ``p(e)`` (the mean of ``cum_time(e) / cum_time(E)`` over full runs):
   ``cum_time(x, e) = E * exp(g(x)) * p(e)``. Monotone in ``e`` by construction.
 - **Static metrics** (params, flops ...): config-level regressors on ``log1p(value)``.
@@ -234,7 +234,10 @@ class CurveSurrogate:
                            else None,
                            "n_configs": int(table.n_configs), "n_runs": int(table.n_runs),
                            "seeds": [int(s) for s in table.seeds],
-                           "max_epochs": self.max_epochs}
+                           "max_epochs": self.max_epochs,
+                           "provenance": {k: table.provenance.get(k) for k in
+                                          ("dataset", "command", "split_of", "created")
+                                          if k in table.provenance}}
         C, E = table.n_configs, table.max_epochs
         seeds = table.seeds
         S = len(seeds)
@@ -337,7 +340,8 @@ class CurveSurrogate:
         LT = np.full((C, S), np.nan)
         LT[rc[okt], rs[okt]] = np.log(mean_t[okt])
         with np.errstate(invalid="ignore"):
-            lt_mean = np.nanmean(LT, axis=1)
+            # log of the arithmetic seed mean (what a seed-mean query should return)
+            lt_mean = np.log(np.nanmean(np.exp(LT), axis=1))
         has_t = np.isfinite(lt_mean)
         if not has_t.any():
             raise InvalidValueError("table", str(table.path), "runs with positive epoch times",
@@ -513,7 +517,8 @@ class CurveSurrogate:
                         h = row_hash(X[:, self.search_cols])
                     sdt = np.maximum(self._models["std:time"].predict(Fc), 0.0) * \
                         self.std_factor.get("cum_time", 1.0)
-                    lt = lt + seed_normals(h, seed, 10_000) * sdt
+                    # lognormal seed factor with mean 1: seeds average to the mean
+                    lt = lt + seed_normals(h, seed, 10_000) * sdt - 0.5 * sdt ** 2
                 out[m] = np.maximum(self.max_epochs * np.exp(lt) * self._profile(f), 1e-9)
             elif f"static:{m}" in self._models:
                 if Fc is None:
