@@ -175,3 +175,13 @@ def test_ray_executor_local_instance(tmp_path):
         ray.shutdown()
     collect("hia-cnn", b, **kw)
     _same_runs(_runs(a)[1], _runs(b)[1])
+
+
+@pytest.mark.gpu
+def test_collect_on_gpu(tmp_path):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    s = collect("hia-cnn", tmp_path / "g.h5", n_configs=2, seeds=1, epochs=2, device="cuda",
+                progress=False, **SMALL_KW)
+    assert s["trained"] == 2 and RunTable.read(tmp_path / "g.h5").provenance["device"] == "cuda"

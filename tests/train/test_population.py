@@ -75,3 +75,16 @@ def test_population_rejects_bad_input(tiny):
         train_population([sp.default()], [0, 1], sp, tiny, epochs=1)
     with pytest.raises(InvalidValueError, match="max_group"):
         train_population([sp.default()], [0], sp, tiny, epochs=1, max_group=0)
+
+
+@pytest.mark.gpu
+def test_population_on_gpu_matches_cpu_roughly(tiny):
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    sp = get_space("hia-cnn")
+    c = dict(sp.default(), optimizer="adam", learning_rate=3e-3, batch_size=32,
+             dropout_rate=0.0)
+    g = train_population([c, c], [0, 1], sp, tiny, epochs=3, device="cuda")
+    cpu = train_population([c, c], [0, 1], sp, tiny, epochs=3, device="cpu")
+    for a, b in zip(g, cpu, strict=True):
+        assert abs(a.metrics["valid_acc"][-1] - b.metrics["valid_acc"][-1]) < 0.1
