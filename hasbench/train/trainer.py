@@ -113,9 +113,9 @@ def _cutout(x: torch.Tensor, length: int) -> torch.Tensor:
     cx = torch.randint(0, w, (b, 1, 1), device=x.device)
     ys = torch.arange(h, device=x.device).view(1, h, 1)
     xs = torch.arange(w, device=x.device).view(1, 1, w)
-    half = length // 2
-    inside = ((ys - cy).abs() <= half - (1 - length % 2)) & ((xs - cx).abs() <= half - (
-        1 - length % 2)) if length > 1 else (ys == cy) & (xs == cx)
+    lo, hi = length // 2, length - length // 2 - 1  # a length x length square at (cy, cx)
+    dy, dx = ys - cy, xs - cx
+    inside = (dy >= -lo) & (dy <= hi) & (dx >= -lo) & (dx <= hi)
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 

@@ -119,3 +119,14 @@ def test_gpu_training_matches_cpu_roughly(tiny):
     z = get_space("zela2018")
     r = train_config(z.default(), z, tiny, seed=0, epochs=2, device="cuda")
     assert r.metrics["valid_acc"].shape == (2,)
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 4])
+def test_cutout_square_size(length):
+    from hasbench.train.trainer import _cutout
+
+    torch.manual_seed(0)
+    y = _cutout(torch.ones(200, 1, 12, 12), length)
+    zeros = (y == 0).sum((1, 2, 3))
+    assert zeros.max() == length * length  # full square when away from the border
+    assert (zeros >= 1).all() and (zeros <= length * length).all()
