@@ -81,14 +81,14 @@ class XGBRegressor(Regressor):
 
     kind = "xgb"
     role_defaults = {
-        "mean": {"n_estimators": 600, "max_depth": 8, "learning_rate": 0.04,
-                 "subsample": 0.8, "colsample_bytree": 0.9, "min_child_weight": 2.0,
+        "mean": {"n_estimators": 1000, "max_depth": 5, "learning_rate": 0.02,
+                 "subsample": 0.7, "colsample_bytree": 0.8, "min_child_weight": 3.0,
                  "reg_lambda": 1.0},
         "std": {"n_estimators": 150, "max_depth": 4, "learning_rate": 0.05,
                 "subsample": 0.8, "min_child_weight": 10.0},
-        "time": {"n_estimators": 400, "max_depth": 6, "learning_rate": 0.05,
-                 "subsample": 0.8, "min_child_weight": 2.0},
-        "static": {"n_estimators": 300, "max_depth": 6, "learning_rate": 0.1},
+        "time": {"n_estimators": 600, "max_depth": 4, "learning_rate": 0.03,
+                 "subsample": 0.7, "colsample_bytree": 0.8, "min_child_weight": 3.0},
+        "static": {"n_estimators": 300, "max_depth": 5, "learning_rate": 0.1},
     }
 
     def __init__(self, role: str = "mean", scale_lo=None, scale_hi=None, n_jobs: int | None = None,
