@@ -20,7 +20,6 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -452,7 +451,3 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
                                        for q in (0.0, 0.1, 0.5, 0.9, 1.0)} if va.size else {}),
     }
     return summary
-
-
-def _default_out_name(space: str, dataset: str) -> Path:  # pragma: no cover - helper
-    return Path(f"{dataset}-{space}.h5")
