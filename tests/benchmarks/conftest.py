@@ -7,8 +7,9 @@ import pytest
 from hasbench.surrogates import CurveSurrogate
 from hasbench.surrogates.testing import write_synthetic_table
 
-SMALL_XGB = {"n_estimators": 40, "max_depth": 5, "std": {"n_estimators": 20},
-             "time": {"n_estimators": 40}, "static": {"n_estimators": 30}}
+SMALL_XGB = {"n_estimators": 40, "max_depth": 5, "learning_rate": 0.15, "std": {"n_estimators": 20},
+             "time": {"n_estimators": 40, "learning_rate": 0.15},
+             "static": {"n_estimators": 30}}
 
 
 @pytest.fixture(scope="session")
