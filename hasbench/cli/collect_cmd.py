@@ -34,6 +34,12 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=1,
                    help="parallel training processes / Ray tasks (default 1)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (1)")
+    p.add_argument("--batched", action="store_true",
+                   help="hia-cnn: train runs sharing architecture and batch size (e.g. the "
+                        "seeds of a config) together as one population; epoch_time is then "
+                        "the amortised group time")
+    p.add_argument("--max-group", type=int, default=16,
+                   help="largest population per task with --batched (default 16)")
     p.add_argument("--executor", default="local", choices=["local", "ray"],
                    help="local processes (default) or a Ray cluster")
     p.add_argument("--address", default=None,
@@ -74,6 +80,7 @@ def _collect(args) -> int:
                 resolution=args.resolution, max_train=args.max_train_examples,
                 max_valid=args.max_valid_examples, max_test=args.max_test_examples,
                 split_seed=args.split_seed, exclude=args.exclude, threads=args.threads,
+                batched=args.batched, max_group=args.max_group,
                 progress=not args.no_progress, command=command)
     if args.json:
         print(json.dumps(s, indent=2, default=str))

@@ -157,12 +157,25 @@ def _worker_init(ds_kwargs: Mapping[str, Any], threads: int) -> None:
     _WORKER["threads"] = threads
 
 
-def _worker_run(space_name: str, cfg: dict, seed: int, epochs: int, device: str):
-    from .trainer import train_config
+def _train_items(space_name: str, items: list, ds, epochs: int, device: str, threads: int,
+                 batched: bool) -> list[dict[str, Any]]:
+    """Train a task: a list of (config, seed); batched tasks use population training."""
+    if batched:
+        from .population import train_population
 
-    run = train_config(cfg, space_name, _WORKER["dataset"], seed=seed, epochs=epochs,
-                       device=device, num_threads=_WORKER["threads"])
-    return _run_to_dict(run)
+        runs = train_population([c for c, _ in items], [s for _, s in items], space_name, ds,
+                                epochs, device, num_threads=threads)
+    else:
+        from .trainer import train_config
+
+        runs = [train_config(c, space_name, ds, seed=s, epochs=epochs, device=device,
+                             num_threads=threads) for c, s in items]
+    return [_run_to_dict(r) for r in runs]
+
+
+def _worker_run(space_name: str, items: list, epochs: int, device: str, batched: bool):
+    return _train_items(space_name, items, _WORKER["dataset"], epochs, device,
+                        _WORKER["threads"], batched)
 
 
 def _run_to_dict(run) -> dict[str, Any]:
@@ -172,21 +185,18 @@ def _run_to_dict(run) -> dict[str, Any]:
             "status": run.status}
 
 
-def _ray_task(space_name, cfg, seed, epochs, device, ds_ref, threads):
+def _ray_task(space_name, items, epochs, device, batched, ds, threads):
     import torch
 
-    from .datasets import Dataset
-    from .trainer import train_config
-
     torch.set_num_threads(threads)
-    ds = ds_ref if isinstance(ds_ref, Dataset) else Dataset(**ds_ref)
-    return _run_to_dict(train_config(cfg, space_name, ds, seed=seed, epochs=epochs,
-                                     device=device, num_threads=threads))
+    return _train_items(space_name, items, ds, epochs, device, threads, batched)
 
 
 class _Failure:
-    def __init__(self, config, seed, error):
-        self.config, self.seed, self.error = config, seed, error
+    """A task that raised: its (config, seed) items and the error."""
+
+    def __init__(self, items, error):
+        self.items, self.error = items, error
 
 
 class _LocalExecutor:
@@ -210,39 +220,40 @@ class _LocalExecutor:
                                             initializer=_worker_init,
                                             initargs=(dict(ds_kwargs), threads))
 
-    def map_unordered(self, tasks, space_name, epochs, device):
+    def map_unordered(self, tasks, space_name, epochs, device, batched):
+        """Yield, per task, a list of run dicts or a :class:`_Failure`."""
         if self.pool is None:
-            for cfg, seed in tasks:
+            for items in tasks:
                 try:
-                    yield _worker_run(space_name, cfg, seed, epochs, device)
+                    yield _worker_run(space_name, items, epochs, device, batched)
                 except Exception as exc:  # reported to the caller, who logs it
-                    yield _Failure(cfg, seed, exc)
+                    yield _Failure(items, exc)
             return
         from concurrent.futures import FIRST_COMPLETED, wait
 
         it = iter(tasks)
         pending = {}
 
-        def submit(t):
-            f = self.pool.submit(_worker_run, space_name, t[0], t[1], epochs, device)
-            pending[f] = t
+        def submit(items):
+            f = self.pool.submit(_worker_run, space_name, items, epochs, device, batched)
+            pending[f] = items
 
         for _ in range(2 * self.workers):
-            t = next(it, None)
-            if t is None:
+            items = next(it, None)
+            if items is None:
                 break
-            submit(t)
+            submit(items)
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for f in done:
-                cfg, seed = pending.pop(f)
-                t = next(it, None)
-                if t is not None:
-                    submit(t)
+                items = pending.pop(f)
+                nxt = next(it, None)
+                if nxt is not None:
+                    submit(nxt)
                 try:
                     yield f.result()
                 except Exception as exc:
-                    yield _Failure(cfg, seed, exc)
+                    yield _Failure(items, exc)
 
     def close(self):
         if self.pool is not None:
@@ -274,40 +285,53 @@ class _RayExecutor:
                 ray.init(num_cpus=workers, log_to_driver=False, include_dashboard=False)
             self.started = True
         self.workers = workers
-        ds = load_dataset(**ds_kwargs)
-        self.ds_ref = ray.put(ds)
+        self.ds_ref = ray.put(load_dataset(**ds_kwargs))  # shipped once to the cluster
         self.threads = threads
         self.remote = ray.remote(num_cpus=threads)(_ray_task)
 
-    def map_unordered(self, tasks, space_name, epochs, device):
+    def map_unordered(self, tasks, space_name, epochs, device, batched):
         ray = self.ray
         it = iter(tasks)
         pending = {}
 
-        def submit(t):
-            ref = self.remote.remote(space_name, t[0], t[1], epochs, device, self.ds_ref,
+        def submit(items):
+            ref = self.remote.remote(space_name, items, epochs, device, batched, self.ds_ref,
                                      self.threads)
-            pending[ref] = t
+            pending[ref] = items
 
         for _ in range(2 * self.workers):
-            t = next(it, None)
-            if t is None:
+            items = next(it, None)
+            if items is None:
                 break
-            submit(t)
+            submit(items)
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
-            cfg, seed = pending.pop(done[0])
-            t = next(it, None)
-            if t is not None:
-                submit(t)
+            items = pending.pop(done[0])
+            nxt = next(it, None)
+            if nxt is not None:
+                submit(nxt)
             try:
                 yield ray.get(done[0])
             except Exception as exc:
-                yield _Failure(cfg, seed, exc)
+                yield _Failure(items, exc)
 
     def close(self):
         if self.started:
             self.ray.shutdown()
+
+
+def _make_tasks(pending: list[tuple[dict, int]], space_name: str, batched: bool,
+                max_group: int) -> list[list[tuple[dict, int]]]:
+    """One run per task, or (batched, ``hia-cnn``) groups of runs sharing architecture and
+    batch size, in order of first appearance, at most ``max_group`` runs each."""
+    if not batched or space_name != "hia-cnn":
+        return [[t] for t in pending]
+    from .population import group_key
+
+    groups: dict[tuple, list] = {}
+    for cfg, s in pending:
+        groups.setdefault(group_key(cfg), []).append((cfg, s))
+    return [g[i:i + max_group] for g in groups.values() for i in range(0, len(g), max_group)]
 
 
 # ----------------------------------------------------------------------------- collect
@@ -320,7 +344,8 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
             max_train: int | None = None, max_valid: int | None = None,
             max_test: int | None = None, split_seed: int = 0,
             exclude: str | os.PathLike | None = None, threads: int = 1,
-            progress: bool = True, command: str | None = None) -> dict[str, Any]:
+            batched: bool = False, max_group: int = 16, progress: bool = True,
+            command: str | None = None) -> dict[str, Any]:
     """Train ``n_configs`` configs x ``seeds`` and append them to the run table ``out``.
 
     Resumable: (config, seed) pairs already in ``out`` are skipped. See the module docstring.
@@ -347,6 +372,11 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
     device : {"cpu", "cuda", "auto"}
     threads : int
         Torch threads per worker (default 1).
+    batched : bool
+        Train ``hia-cnn`` runs that share architecture and batch size (e.g. the seeds of a
+        config) together with :func:`~hasbench.train.population.train_population`, up to
+        ``max_group`` per task; their ``epoch_time`` is then the amortised group time
+        (recorded in the provenance). Other spaces ignore it.
     progress : bool
         Show a tqdm progress bar (stderr).
     command : str, optional
@@ -378,6 +408,9 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
                                     where)
     workers = check_int("workers", workers, 1, None, where)
     threads = check_int("threads", threads, 1, None, where)
+    max_group = check_int("max_group", max_group, 1, None, where)
+    if not isinstance(batched, bool):
+        raise InvalidValueError("batched", batched, [True, False], where)
     check_choice("executor", executor, ["local", "ray"], where)
     dev = str(resolve_device(device))
     if not isinstance(dataset, str):
@@ -394,7 +427,10 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
             "n_configs": n_configs, "seeds": seed_list, "epochs": epochs,
             "exclude": None if exclude is None else str(exclude),
             "command": command or "hasbench.train.collect.collect",
-            "trainer": "hasbench.train.trainer.train_config (constant learning rate)"}
+            "trainer": ("hasbench.train.population.train_population (batched; epoch_time is "
+                        "the group's epoch time / group size)" if batched and sp.name ==
+                        "hia-cnn" else "hasbench.train.trainer.train_config") +
+                       " (constant learning rate)"}
     if not out.exists() and not out.parent.exists():
         raise InvalidValueError("out", str(out), "a path in an existing folder", where)
     writer = RunTableWriter(out, sp, max_epochs=None if out.exists() else epochs,
@@ -403,10 +439,11 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
         raise InvalidValueError("epochs", epochs, [writer.table().max_epochs], where,
                                 hint=f"{out} was collected with another number of epochs")
     done = writer.completed()
-    tasks = [(cfg, s) for cfg in configs for s in seed_list
-             if (config_id(cfg), s) not in done]
-    skipped = len(configs) * len(seed_list) - len(tasks)
-    log.info("collect: %d runs to train, %d already in %s", len(tasks), skipped, out)
+    todo = [(cfg, s) for cfg in configs for s in seed_list if (config_id(cfg), s) not in done]
+    skipped = len(configs) * len(seed_list) - len(todo)
+    tasks = _make_tasks(todo, sp.name, batched, max_group)
+    log.info("collect: %d runs to train (%d tasks), %d already in %s", len(todo), len(tasks),
+             skipped, out)
 
     from tqdm.auto import tqdm
 
@@ -420,18 +457,20 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
     from ..tables import Run
 
     try:
-        for rec in ex.map_unordered(tasks, sp.name, epochs, dev):
-            if isinstance(rec, _Failure):  # logged, not recorded: retried by the next call
-                failed += 1
-                log.error("collect: config %s seed %d failed: %r", config_id(rec.config),
-                          rec.seed, rec.error)
-                bar.update(1)
+        for recs in ex.map_unordered(tasks, sp.name, epochs, dev, batched):
+            if isinstance(recs, _Failure):  # logged, not recorded: retried by the next call
+                failed += len(recs.items)
+                for cfg, s in recs.items:
+                    log.error("collect: config %s seed %d failed: %r", config_id(cfg), s,
+                              recs.error)
+                bar.update(len(recs.items))
                 continue
-            writer.append(Run(**rec))
-            trained += 1
-            statuses[rec["status"]] = statuses.get(rec["status"], 0) + 1
-            bar.update(1)
-            bar.set_postfix(va=f"{rec['metrics']['valid_acc'][-1]:.3f}", refresh=False)
+            writer.append([Run(**r) for r in recs])  # one atomic commit per task
+            trained += len(recs)
+            for r in recs:
+                statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+            bar.update(len(recs))
+            bar.set_postfix(va=f"{recs[-1]['metrics']['valid_acc'][-1]:.3f}", refresh=False)
     finally:
         bar.close()
         ex.close()

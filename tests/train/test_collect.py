@@ -185,3 +185,29 @@ def test_collect_on_gpu(tmp_path):
     s = collect("hia-cnn", tmp_path / "g.h5", n_configs=2, seeds=1, epochs=2, device="cuda",
                 progress=False, **SMALL_KW)
     assert s["trained"] == 2 and RunTable.read(tmp_path / "g.h5").provenance["device"] == "cuda"
+
+
+def test_batched_collection_matches_one_at_a_time(tmp_path, capsys):
+    from hasbench.cli import main
+
+    a, b = tmp_path / "single.h5", tmp_path / "batched.h5"
+    sp = get_space("hia-cnn")
+    base = dict(sp.default(), dropout_rate=0.0, batch_size=32, n_filters=6)
+    cfgs = [dict(base, learning_rate=lr, optimizer=o)
+            for lr, o in ((1e-3, "adam"), (0.05, "sgd"), (3e-3, "rmsprop"))]
+    import pandas as pd
+
+    pd.DataFrame(cfgs).to_csv(tmp_path / "c.csv", index=False)
+    common = ["collect", "--space", "hia-cnn", "--sampler", f"csv:{tmp_path / 'c.csv'}",
+              "--n-configs", "3", "--seeds", "2", "--epochs", "2", "--no-progress", *SMALL]
+    assert main([*common, "--out", str(a)]) == 0
+    assert main([*common, "--out", str(b), "--batched", "--max-group", "4"]) == 0
+    assert "trained 6 runs" in capsys.readouterr().out
+    ta, ra = _runs(a)
+    tb, rb = _runs(b)
+    assert set(ra) == set(rb)
+    for k in ra:
+        np.testing.assert_allclose(ra[k]["valid_acc"], rb[k]["valid_acc"], atol=2 / 60 + 1e-9)
+        np.testing.assert_allclose(ra[k]["train_loss"], rb[k]["train_loss"], rtol=1e-3,
+                                   atol=1e-3)
+    assert "batched" in tb.provenance["trainer"]
