@@ -211,3 +211,22 @@ def test_batched_collection_matches_one_at_a_time(tmp_path, capsys):
         np.testing.assert_allclose(ra[k]["train_loss"], rb[k]["train_loss"], rtol=1e-3,
                                    atol=1e-3)
     assert "batched" in tb.provenance["trainer"]
+
+
+def test_lock_refuses_a_second_writer_and_takes_over_stale_locks(tmp_path):
+    import socket
+
+    out = tmp_path / "t.h5"
+    lock = tmp_path / "t.h5.lock"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(f"{sleeper.pid} {socket.gethostname()}")
+        with pytest.raises(InvalidValueError, match="lock"):
+            collect("hia-cnn", out, n_configs=1, seeds=1, epochs=1, progress=False, **SMALL_KW)
+        assert not out.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # the holder is gone: the stale lock is taken over and released at the end
+    s = collect("hia-cnn", out, n_configs=1, seeds=1, epochs=1, progress=False, **SMALL_KW)
+    assert s["trained"] == 1 and not lock.exists()
