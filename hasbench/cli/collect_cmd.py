@@ -38,8 +38,8 @@ def register(sub) -> None:
                    help="hia-cnn: train runs sharing architecture and batch size (e.g. the "
                         "seeds of a config) together as one population; epoch_time is then "
                         "the amortised group time")
-    p.add_argument("--max-group", type=int, default=16,
-                   help="largest population per task with --batched (default 16)")
+    p.add_argument("--max-group", type=int, default=8,
+                   help="largest population per task with --batched (default 8)")
     p.add_argument("--executor", default="local", choices=["local", "ray"],
                    help="local processes (default) or a Ray cluster")
     p.add_argument("--address", default=None,

@@ -397,7 +397,7 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
             max_train: int | None = None, max_valid: int | None = None,
             max_test: int | None = None, split_seed: int = 0,
             exclude: str | os.PathLike | None = None, threads: int = 1,
-            batched: bool = False, max_group: int = 16, progress: bool = True,
+            batched: bool = False, max_group: int = 8, progress: bool = True,
             command: str | None = None) -> dict[str, Any]:
     """Train ``n_configs`` configs x ``seeds`` and append them to the run table ``out``.
 
