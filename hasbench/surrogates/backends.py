@@ -10,6 +10,7 @@ kind     files                                    needs at query time
 xgb      ``<stem>.ubj.gz`` (XGBoost UBJSON, gzip)  xgboost
 knn      ``<stem>.npz`` (training features + y)    scikit-learn (index rebuilt on load)
 mlp      ``<stem>.npz`` (weights + scalers)        numpy only (torch only for fitting)
+gp       ``<stem>.npz`` (inputs, weights, kernel)  numpy only (scikit-learn to fit)
 =======  =======================================  ==========================================
 """
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from ..errors import InvalidValueError, SchemaError, check_choice
 
-__all__ = ["Regressor", "XGBRegressor", "KNNRegressor", "MLPRegressor", "BACKENDS",
+__all__ = ["Regressor", "XGBRegressor", "KNNRegressor", "MLPRegressor", "GPRegressor", "BACKENDS",
            "make_regressor", "load_regressor"]
 
 log = logging.getLogger(__name__)
@@ -314,18 +315,160 @@ class MLPRegressor(Regressor):
         return obj
 
 
+class GPRegressor(Regressor):
+    """Gaussian process on configs, one output per fidelity step (a curve model).
+
+    Rows ``(config, epoch)`` are pivoted to a matrix ``Y (n_configs, n_epochs)`` (missing
+    steps filled from their neighbours along the curve, then by the step mean) and one GP
+    with a shared kernel -- constant x Matern-5/2 with one length scale per input (ARD) plus
+    white noise, hyperparameters by maximum likelihood (scikit-learn) -- is fitted to all
+    epochs at once. Inputs: numeric hyperparameters scaled to [0, 1], categorical ones
+    one-hot (``cats``). Config-level roles (runtime, static metrics) fit one output.
+    Prediction is numpy only: ``k(x, X) @ alpha[:, epoch]``. Cost grows as
+    ``n_configs^3`` to fit and ``n_configs`` per query row: meant for tables of up to a few
+    thousand configs.
+    """
+
+    kind = "gp"
+    role_defaults = {r: {"nu": 2.5, "n_restarts": 0} for r in ("mean", "std", "time", "static")}
+
+    def __init__(self, role="mean", scale_lo=None, scale_hi=None, cats=None, **params):
+        super().__init__(role, scale_lo, scale_hi, **params)
+        self.cats = None if cats is None else np.asarray(cats, dtype=np.int64)
+
+    @property
+    def _has_fid(self) -> bool:
+        return self.role in ("mean", "std")
+
+    def _inputs(self, F):
+        F = np.asarray(F, float)
+        k = F.shape[1] - 1 if self._has_fid else F.shape[1]
+        lo, hi = self.scale_lo[:k], self.scale_hi[:k]
+        U = (F[:, :k] - lo) / np.where(hi > lo, hi - lo, 1.0)
+        cats = self.cats if self.cats is not None else np.zeros(k, np.int64)
+        parts = []
+        for j in range(k):
+            if cats[j] > 0:
+                idx = np.where(np.isnan(F[:, j]), -1, F[:, j]).astype(np.int64)
+                oh = np.zeros((F.shape[0], int(cats[j])))
+                ok = idx >= 0
+                oh[np.nonzero(ok)[0], idx[ok]] = 1.0
+                parts.append(oh)
+            else:
+                parts.append(np.where(np.isnan(U[:, [j]]), -1.0, U[:, [j]]))
+        return np.hstack(parts) if parts else np.zeros((F.shape[0], 0))
+
+    def _epoch_index(self, F):
+        lo = float(self.scale_lo[-1])
+        e = np.round(np.asarray(F, float)[:, -1] - lo).astype(np.int64)
+        return np.clip(e, 0, self.n_steps - 1)
+
+    def fit(self, F, y, seed=0):
+        import warnings
+
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        from ._hash import row_hash
+
+        F = np.asarray(F, float)
+        y = np.asarray(y, float)
+        if self._has_fid:
+            self.n_steps = int(round(self.scale_hi[-1] - self.scale_lo[-1])) + 1
+            h = row_hash(F[:, :-1])
+            _, first, inv = np.unique(h, return_index=True, return_inverse=True)
+            Y = np.full((first.size, self.n_steps), np.nan)
+            Y[inv, self._epoch_index(F)] = y
+            import pandas as pd
+
+            Yf = pd.DataFrame(Y).ffill(axis=1).bfill(axis=1).to_numpy()
+            colmean = np.nanmean(np.where(np.isfinite(Yf), Yf, np.nan), axis=0)
+            Yf = np.where(np.isfinite(Yf), Yf, np.nan_to_num(colmean)[None, :])
+            X = self._inputs(F[first])
+        else:
+            self.n_steps = 1
+            Yf = y[:, None]
+            X = self._inputs(F)
+        p = X.shape[1]
+        kern = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(length_scale=np.ones(p),
+                                                         length_scale_bounds=(1e-2, 1e4),
+                                                         nu=float(self.params["nu"])) \
+            + WhiteKernel(1e-2, (1e-6, 1.0))
+        gp = GaussianProcessRegressor(kern, normalize_y=True,
+                                      n_restarts_optimizer=int(self.params["n_restarts"]),
+                                      random_state=int(seed))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gp.fit(X, Yf)
+        k = gp.kernel_
+        self.const = float(k.k1.k1.constant_value)
+        self.length_scale = np.atleast_1d(np.asarray(k.k1.k2.length_scale, float))
+        self.Xtr = X
+        self.alpha = np.asarray(gp.alpha_, float).reshape(X.shape[0], -1)
+        self.y_mean = np.atleast_1d(np.asarray(gp._y_train_mean, float)).reshape(-1)
+        self.y_std = np.atleast_1d(np.asarray(gp._y_train_std, float)).reshape(-1)
+        return self
+
+    def _kernel(self, A):
+        Xs = self.Xtr / self.length_scale
+        As = A / self.length_scale
+        d2 = (As ** 2).sum(1)[:, None] + (Xs ** 2).sum(1)[None, :] - 2.0 * As @ Xs.T
+        r = np.sqrt(np.maximum(d2, 0.0))
+        nu = float(self.params["nu"])
+        if nu == 0.5:
+            return self.const * np.exp(-r)
+        if nu == 1.5:
+            return self.const * (1 + np.sqrt(3) * r) * np.exp(-np.sqrt(3) * r)
+        return self.const * (1 + np.sqrt(5) * r + 5.0 / 3.0 * r ** 2) * np.exp(-np.sqrt(5) * r)
+
+    def predict(self, F):
+        F = np.asarray(F, float)
+        A = self._inputs(F)
+        out = np.empty(F.shape[0])
+        e = self._epoch_index(F) if self._has_fid else np.zeros(F.shape[0], np.int64)
+        for i in range(0, F.shape[0], 4096):
+            K = self._kernel(A[i:i + 4096])
+            ei = e[i:i + 4096]
+            v = np.einsum("ij,ji->i", K, self.alpha[:, ei])
+            out[i:i + 4096] = v * self.y_std[ei] + self.y_mean[ei]
+        return out
+
+    def save(self, directory, stem):
+        name = f"{stem}.npz"
+        np.savez_compressed(Path(directory) / name, Xtr=self.Xtr, alpha=self.alpha,
+                            length_scale=self.length_scale, const=np.array([self.const]),
+                            y_mean=self.y_mean, y_std=self.y_std, scale_lo=self.scale_lo,
+                            scale_hi=self.scale_hi, n_steps=np.array([self.n_steps]),
+                            cats=self.cats if self.cats is not None else np.zeros(0, np.int64))
+        return [name]
+
+    @classmethod
+    def load(cls, directory, stem, meta):
+        z = _load_npz(Path(directory) / f"{stem}.npz")
+        cats = z["cats"] if z["cats"].size else None
+        obj = cls(meta.get("role", "mean"), z["scale_lo"], z["scale_hi"], cats=cats,
+                  **meta.get("params", {}))
+        obj.Xtr, obj.alpha = z["Xtr"], z["alpha"]
+        obj.length_scale, obj.const = z["length_scale"], float(z["const"][0])
+        obj.y_mean, obj.y_std = z["y_mean"], z["y_std"]
+        obj.n_steps = int(z["n_steps"][0])
+        return obj
+
+
 BACKENDS: dict[str, type[Regressor]] = {"xgb": XGBRegressor, "knn": KNNRegressor,
-                                        "mlp": MLPRegressor}
+                                        "mlp": MLPRegressor, "gp": GPRegressor}
 
 
 def make_regressor(kind: str, role: str, scale_lo, scale_hi, params: dict[str, Any] | None = None,
-                   n_jobs: int | None = None) -> Regressor:
+                   n_jobs: int | None = None, cats: Any = None) -> Regressor:
     """A fresh regressor of backend ``kind`` for ``role`` (mean/std/time/static)."""
     check_choice("model", kind, list(BACKENDS), "make_regressor", unknown=True)
     cls = BACKENDS[kind]
     extra = dict(params or {})
     if kind == "xgb":
         return cls(role, scale_lo, scale_hi, n_jobs=n_jobs, **extra)
+    if kind == "gp":
+        return cls(role, scale_lo, scale_hi, cats=cats, **extra)
     return cls(role, scale_lo, scale_hi, **extra)
 
 

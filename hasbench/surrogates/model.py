@@ -98,6 +98,17 @@ def _c4(n: int) -> float:
     return math.sqrt(2.0 / (n - 1)) * math.exp(math.lgamma(n / 2) - math.lgamma((n - 1) / 2))
 
 
+def _nanstd1(a: np.ndarray) -> np.ndarray:
+    """Sample std (ddof=1) over axis 1 ignoring NaN; NaN where fewer than two values."""
+    ok = np.isfinite(a)
+    n = ok.sum(axis=1)
+    x = np.where(ok, a, 0.0)
+    mean = x.sum(axis=1) / np.maximum(n, 1)
+    dev = np.where(ok, a - np.expand_dims(mean, 1), 0.0)
+    var = (dev ** 2).sum(axis=1) / np.maximum(n - 1, 1)
+    return np.where(n >= 2, np.sqrt(var), np.nan)
+
+
 def _jsonable(x: Any) -> Any:
     if isinstance(x, dict):
         return {str(k): _jsonable(v) for k, v in x.items()}
@@ -118,8 +129,9 @@ class CurveSurrogate:
 
     Parameters
     ----------
-    model : {"xgb", "knn", "mlp"}
-        Regression backend (XGBoost default; k-NN baseline; MLP needs torch to fit).
+    model : {"xgb", "knn", "mlp", "gp"}
+        Regression backend (XGBoost default; k-NN baseline; MLP needs torch to fit; GP: a
+        Gaussian-process curve model for small tables).
     params : dict, optional
         Backend parameters for the per-metric mean models (e.g. ``{"n_estimators": 200}``);
         ``{"std": {...}, "time": {...}, "static": {...}}`` keys override other roles.
@@ -195,7 +207,11 @@ class CurveSurrogate:
         k = self.search_cols.size
         lo = self.scale_lo if role in ("mean", "std") else self.scale_lo[:k]
         hi = self.scale_hi if role in ("mean", "std") else self.scale_hi[:k]
-        return make_regressor(self.model, role, lo, hi, self._params(role), self.n_jobs)
+        cats = (self.space.n_choices() * self.space.is_categorical())[self.search_cols]
+        kind = self.model
+        if kind == "gp" and role in ("std", "static"):
+            kind = "xgb"  # spreads and static metrics: trees are enough and much cheaper
+        return make_regressor(kind, role, lo, hi, self._params(role), self.n_jobs, cats=cats)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, table, metrics: Sequence[str] | None = None,
@@ -306,7 +322,7 @@ class CurveSurrogate:
             n_typ = 2
             if multi.sum() >= 5:
                 with np.errstate(invalid="ignore"):
-                    sd = np.nanstd(D, axis=1, ddof=1)[cfg_i, ep_i][multi]
+                    sd = _nanstd1(D)[cfg_i, ep_i][multi]
                 n_typ = int(np.median(cnt[cfg_i, ep_i][multi]))
                 std_model = self._new("std").fit(F[multi], sd, self.seed)
             self.std_factor[m] = 1.0 / _c4(max(n_typ, 2))
@@ -351,7 +367,7 @@ class CurveSurrogate:
         cnt_t = np.isfinite(LT).sum(axis=1)
         if (cnt_t >= 2).sum() >= 5:
             with np.errstate(invalid="ignore"):
-                sdt = np.nanstd(LT, axis=1, ddof=1)
+                sdt = _nanstd1(LT)
             mm = cnt_t >= 2
             self._models["std:time"] = self._new("static").fit(Xs[mm][:, self.search_cols],
                                                                sdt[mm], self.seed)

@@ -182,3 +182,25 @@ def test_cli_fit_writes_loadable_surrogate(syn_table, tmp_path):
                         "--model", "nope", "--out", str(tmp_path / "x")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "nope" in r.stderr
+
+
+def test_gp_backend_round_trip_and_quality(tmp_path):
+    from scipy.stats import kendalltau
+
+    tr = write_synthetic_table(tmp_path / "tr.h5", n_configs=80, rng=3)
+    te = write_synthetic_table(tmp_path / "te.h5", n_configs=30, rng=4)
+    sur = fit_surrogate(tr, model="gp", metrics=["valid_acc"], calibration_fraction=0.0)
+    d = sur.save(tmp_path / "gp.surrogate")
+    back = CurveSurrogate.load(d)
+    X = te.X
+    f = np.arange(len(X)) % 27 + 1.0
+    a = _pred(sur, X, f, np.arange(len(X)))
+    b = _pred(back, X, f, np.arange(len(X)))
+    for m in a:
+        np.testing.assert_allclose(a[m], b[m], rtol=1e-10, atol=1e-12)
+    y = TabularBenchmark(te).query(te.configs, fidelity=27, metrics=["valid_acc"],
+                                   as_arrays=True)["valid_acc"]
+    p = SurrogateBenchmark(back).query(te.configs, fidelity=27, metrics=["valid_acc"],
+                                       as_arrays=True)["valid_acc"]
+    ok = np.isfinite(y)
+    assert kendalltau(y[ok], p[ok])[0] > 0.5
