@@ -20,6 +20,11 @@ def curve_of(bench, cfg: dict, seed: int | None):
     sp = bench.space
     fid = sp.fidelity
     full = dict(cfg)
+    for n, v in full.items():  # Syne Tune's KDE can step just outside integer bounds
+        if sp.kind(n) in ("int", "float"):
+            hp = sp.configspace[n]
+            v = min(max(v, hp.lower), hp.upper)
+            full[n] = int(round(v)) if sp.kind(n) == "int" else float(v)
     if fid.in_config and fid.name in sp.names:
         full[fid.name] = int(fid.upper)
     X = sp.encode([full], validate=False)

@@ -50,23 +50,44 @@ _METRICS = ["train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "
 _STATIC = ["params", "flops", "model_bytes"]
 
 
-def _hash_unit(keys: np.ndarray) -> np.ndarray:
-    """Deterministic hash of float64 rows ``(n, k)`` to uniforms in (0, 1), shape ``(n,)``.
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
 
-    Uses the bit patterns (not ``hash()``), so it is identical across processes and runs.
-    """
-    k = np.ascontiguousarray(keys, dtype=np.float64)
-    bits = k.view(np.uint64).copy()
-    h = np.full(k.shape[0], np.uint64(0x9E3779B97F4A7C15))
-    mul = np.uint64(0xBF58476D1CE4E5B9)
-    mul2 = np.uint64(0x94D049BB133111EB)
+
+def _splitmix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser on uint64 arrays (wrapping arithmetic)."""
     with np.errstate(over="ignore"):
-        for j in range(k.shape[1]):
-            z = h ^ (bits[:, j] + np.uint64(0x9E3779B97F4A7C15) * np.uint64(j + 1))
-            z = (z ^ (z >> np.uint64(30))) * mul
-            z = (z ^ (z >> np.uint64(27))) * mul2
-            h = z ^ (z >> np.uint64(31))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def _hash_rows(keys: np.ndarray) -> np.ndarray:
+    """Deterministic 64-bit hash of each float64 row of ``keys`` ``(n, k)`` -> ``(n,)``
+    uint64, from the bit patterns (never ``hash()``): identical across processes and runs."""
+    k = np.ascontiguousarray(keys, dtype=np.float64)
+    bits = k.view(np.uint64)
+    with np.errstate(over="ignore"):
+        salt = (np.arange(1, k.shape[1] + 1, dtype=np.uint64) * _GOLD)[None, :]
+        z = _splitmix(bits + salt)
+        z = z * (np.arange(k.shape[1], dtype=np.uint64) * np.uint64(2) + np.uint64(1))[None, :]
+        h = np.bitwise_xor.reduce(z, axis=1) if k.shape[1] else np.zeros(k.shape[0], np.uint64)
+    return _splitmix(h + _GOLD)
+
+
+def _mix(h: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Combine a row hash with one more float64 value per row."""
+    vb = np.ascontiguousarray(v, dtype=np.float64).view(np.uint64)
+    with np.errstate(over="ignore"):
+        return _splitmix(h ^ _splitmix(vb + _GOLD))
+
+
+def _to_unit01(h: np.ndarray) -> np.ndarray:
     return ((h >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
+
+
+def _hash_unit(keys: np.ndarray) -> np.ndarray:
+    """Uniforms in (0, 1), shape ``(n,)``, from a deterministic hash of each row."""
+    return _to_unit01(_hash_rows(keys))
 
 
 def _normal(u: np.ndarray) -> np.ndarray:
@@ -215,7 +236,8 @@ class SyntheticBenchmark(Benchmark):
         out: dict[str, np.ndarray] = {}
         need_acc = any(m in _METRICS for m in metrics)
         if need_acc:
-            h0 = _hash_unit(key)
+            hrow = _hash_rows(key)
+            h0 = _to_unit01(hrow)
             a_inf = self._acc_inf(X, U)
             bad = (self.acc_max - a_inf) / max(self.spread, 1e-12)
             tau = 0.03 + 0.2 * (0.4 * h0 + 0.6 * np.clip(bad, 0.0, 1.0))
@@ -223,9 +245,9 @@ class SyntheticBenchmark(Benchmark):
             curve = (1.0 - np.exp(-e / tau)) / (1.0 - np.exp(-1.0 / tau))
             acc = self.acc_start + (a_inf - self.acc_start) * curve
             if seed is not None and self.noise > 0:
-                s = seed.astype(np.float64)[:, None]
-                off = _normal(_hash_unit(np.hstack([key, s]))) * self.noise
-                jit = _normal(_hash_unit(np.hstack([key, s, fidelity[:, None]])))
+                hs = _mix(hrow, seed.astype(np.float64))
+                off = _normal(_to_unit01(hs)) * self.noise
+                jit = _normal(_to_unit01(_mix(hs, fidelity)))
                 acc = acc + off + 0.3 * self.noise * jit / np.sqrt(np.maximum(fidelity, 1.0))
             acc = np.clip(acc, 0.0, 1.0)
             gap = 0.02 + 0.08 * h0 * e  # overfitting gap grows with training

@@ -15,6 +15,7 @@ dropping the s lowest rungs. Promoted trials resume from their checkpoint by def
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from typing import Any
 
@@ -68,9 +69,15 @@ class ASHA(Optimizer):
         self.max_trials = None if max_trials is None else check_int(
             "max_trials", max_trials, 1, None, where)
         K = len(self.rungs)
-        self._rec: list[list[tuple[int, float]]] = [[] for _ in range(K)]
-        self._promoted: list[set[int]] = [set() for _ in range(K)]
+        # per rung, keys (loss, arrival number, trial) kept sorted: not yet promoted /
+        # promoted, plus the number recorded and the sorted finite losses (stopping mode)
+        self._unprom: list[list[tuple]] = [[] for _ in range(K)]
+        self._prom: list[list[tuple]] = [[] for _ in range(K)]
+        self._count = [0] * K
+        self._fin: list[list[float]] = [[] for _ in range(K)]
+        self._arrival = 0
         self._x: dict[int, np.ndarray] = {}
+        self._buf: deque = deque()  # configs sampled ahead (same stream, in order)
         self._queue: deque = deque()  # stopping mode: (trial, rung) to continue
         #: promotions made, in order: (trial_id, from_rung)
         self.promotions: list[tuple[int, int]] = []
@@ -81,11 +88,20 @@ class ASHA(Optimizer):
                               resume_from=prev if self.resume else 0.0, rung=k)
 
     def _new(self) -> Job | None:
-        if self.max_trials is not None and self._next_trial >= self.max_trials:
+        if not self._buf and self.max_trials is not None and \
+                self._next_trial >= self.max_trials:
             return None
-        t = self._new_trial_id()
-        self._x[t] = self._sample(1)[0]
+        if not self._buf:
+            n = 64 if self.max_trials is None else min(64, self.max_trials - self._next_trial)
+            X = self._sample(n)
+            for x in X:
+                self._buf.append((self._new_trial_id(), x))
+        t, x = self._buf.popleft()
+        self._x[t] = x
         return self._job(t, 0)
+
+    def upcoming(self) -> list[tuple[int, np.ndarray]]:
+        return list(self._buf)
 
     def ask(self) -> Job | None:
         K = len(self.rungs)
@@ -95,32 +111,42 @@ class ASHA(Optimizer):
                 return self._job(t, k)
             return self._new()
         for k in range(K - 2, -1, -1):
-            rec = self._rec[k]
-            n_top = len(rec) // self.eta
-            if n_top == 0:
+            unprom = self._unprom[k]
+            if not unprom:
                 continue
-            losses = np.fromiter((v for _, v in rec), float, len(rec))
-            order = np.argsort(losses, kind="stable")[:n_top]
-            for i in order:
-                t = rec[i][0]
-                if t not in self._promoted[k]:
-                    self._promoted[k].add(t)
-                    self.promotions.append((t, k))
-                    return self._job(t, k + 1)
+            # the best unpromoted config is in the top floor(n / eta) iff fewer than that
+            # many promoted configs rank before it (ties: earlier arrival first)
+            u = unprom[0]
+            if bisect.bisect_left(self._prom[k], u) < self._count[k] // self.eta:
+                unprom.pop(0)
+                bisect.insort(self._prom[k], u)
+                self.promotions.append((u[2], k))
+                return self._job(u[2], k + 1)
         return self._new()
 
     def tell(self, job: Job, result: Result) -> None:
         k = int(job.info["rung"])
         loss = _loss_of(result)
-        self._rec[k].append((job.trial_id, loss))
-        if self.asha_mode == "stopping" and k < len(self.rungs) - 1:
-            vals = np.fromiter((v for _, v in self._rec[k]), float, len(self._rec[k]))
-            fin = vals[np.isfinite(vals)]
-            cutoff = np.quantile(fin, 1.0 / self.eta) if fin.size else np.inf
-            if np.isfinite(loss) and loss <= cutoff:
-                self._promoted[k].add(job.trial_id)
-                self.promotions.append((job.trial_id, k))
-                self._queue.append((job.trial_id, k + 1))
+        key = (loss, self._arrival, job.trial_id)
+        self._arrival += 1
+        self._count[k] += 1
+        if self.asha_mode == "promotion":
+            if k < len(self.rungs) - 1:
+                bisect.insort(self._unprom[k], key)
+            return
+        if k >= len(self.rungs) - 1 or not np.isfinite(loss):
+            return
+        fin = self._fin[k]
+        bisect.insort(fin, loss)
+        # numpy.quantile(fin, 1/eta) with linear interpolation
+        pos = (len(fin) - 1) / self.eta
+        lo = int(pos)
+        hi = min(lo + 1, len(fin) - 1)
+        cutoff = fin[lo] + (fin[hi] - fin[lo]) * (pos - lo)
+        if loss <= cutoff:
+            bisect.insort(self._prom[k], key)
+            self.promotions.append((job.trial_id, k))
+            self._queue.append((job.trial_id, k + 1))
 
     @property
     def fidelity_levels(self) -> np.ndarray:
