@@ -38,6 +38,7 @@ left out of ``acc_inf`` (it only sets where the curve is read when no fidelity i
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import numpy as np
 
 from ..errors import InvalidValueError, check_float, check_int
@@ -167,7 +168,7 @@ class SyntheticBenchmark(Benchmark):
         self._cat = cat
         nch = space.n_choices()
         self._pen = []  # per column: penalty per choice index (categorical) or None
-        for j, n in enumerate(names):
+        for j, _n in enumerate(names):
             if cat[j] and nch[j] > 1:
                 p = rng.uniform(0.3, 1.0, nch[j])
                 p[int(self._xstar[j])] = 0.0

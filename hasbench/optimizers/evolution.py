@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-import numpy as np
-
 from ..errors import InvalidValueError, check_int
 from .base import Job, Optimizer, Result, _loss_of
 

@@ -7,8 +7,8 @@
 >>> trace.frame[["end", "fidelity", "loss", "incumbent"]].tail(1)  # doctest: +SKIP
 """
 
-from .engine import make_optimizer, simulate
+from .engine import make_optimizer, simulate, simulate_many
 from .replay import replay_many, resolve_benchmark
 from .trace import Trace
 
-__all__ = ["simulate", "make_optimizer", "replay_many", "resolve_benchmark", "Trace"]
+__all__ = ["simulate", "simulate_many", "make_optimizer", "replay_many", "resolve_benchmark", "Trace"]

@@ -37,7 +37,7 @@ from ..errors import InvalidValueError, check_choice, check_float, check_int
 from ..optimizers import Optimizer, Result, get_optimizer
 from .trace import Trace
 
-__all__ = ["simulate", "make_optimizer"]
+__all__ = ["simulate", "simulate_many", "make_optimizer"]
 
 
 def make_optimizer(optimizer: Any, space: Any, seed: int,
@@ -83,12 +83,13 @@ class _Evaluator:
         return s
 
     def _query(self, X: np.ndarray, f: np.ndarray, seeds: np.ndarray):
+        """Generator: yields one query request, returns (value, loss, cum_time) arrays."""
         s = None if not self.noise else seeds.astype(np.int64)
-        out = self.bench._query_arrays(X, f.astype(float), s, self.metrics)
+        out = yield ("query", X, f.astype(float), s, tuple(self.metrics))
         val = np.asarray(out[self.objective], dtype=float)
         return val, self.bench.to_loss(self.objective, val), np.asarray(out[self.cm], float)
 
-    def prefetch(self, trials: list[tuple[int, np.ndarray]]) -> None:
+    def prefetch(self, trials: list[tuple[int, np.ndarray]]):
         todo = [(t, x) for t, x in trials if t not in self.cache]
         if not todo:
             return
@@ -96,35 +97,36 @@ class _Evaluator:
         X = np.repeat(np.array([x for _, x in todo]), L, axis=0)
         f = np.tile(self.levels, len(todo))
         sd = np.repeat(np.array([self.seed_of(t) for t, _ in todo]), L)
-        val, loss, cum = self._query(X, f, sd)
+        val, loss, cum = yield from self._query(X, f, sd)
         for i, (t, _) in enumerate(todo):
             sl = slice(i * L, (i + 1) * L)
             self.cache[t] = (val[sl], loss[sl], cum[sl])
 
-    def evaluate(self, job, upcoming: Callable[[], list]) -> tuple[float, float, float]:
-        """(value, loss, cost) of a job."""
+    def evaluate(self, job, upcoming: Callable[[], list]):
+        """Generator returning (value, loss, cost) of a job."""
         t = job.trial_id
         fi = self.index.get(job.fidelity)
         ri = self.index.get(job.resume_from) if job.resume_from > 0 else -1
         if fi is not None and ri is not None:
             if t not in self.cache:
-                self.prefetch([(t, job.x)] + upcoming())
+                yield from self.prefetch([(t, job.x)] + upcoming())
             val, loss, cum = self.cache[t]
             c = cum[fi] - (cum[ri] if ri >= 0 else 0.0)
             return float(val[fi]), float(loss[fi]), max(float(c), 0.0)
         sd = np.array([self.seed_of(t)])
         f = [job.fidelity] + ([job.resume_from] if job.resume_from > 0 else [])
-        val, loss, cum = self._query(np.repeat(job.x[None, :], len(f), axis=0),
-                                     np.array(f, dtype=float), np.repeat(sd, len(f)))
+        val, loss, cum = yield from self._query(np.repeat(job.x[None, :], len(f), axis=0),
+                                                np.array(f, dtype=float), np.repeat(sd, len(f)))
         c = cum[0] - (cum[1] if len(f) > 1 else 0.0)
         return float(val[0]), float(loss[0]), max(float(c), 0.0)
 
-    def static(self, job, names) -> dict[str, float]:
+    def static(self, job, names):
+        """Generator returning the static features ``{name: float}`` of a job."""
         names = [m for m in names if m in self.bench.metrics]
         if not names:
             return {}
-        out = self.bench._query_arrays(job.x[None, :], np.array([float(job.fidelity)]),
-                                       None, names)
+        out = yield ("query", job.x[None, :], np.array([float(job.fidelity)]), None,
+                     tuple(names))
         return {m: float(out[m][0]) for m in names}
 
 
@@ -166,6 +168,16 @@ def simulate(benchmark: Benchmark, optimizer: Any, seed: int = 0, n_workers: int
     -------
     Trace
     """
+    _check_args(benchmark, seed, n_workers, time_budget, max_evaluations, objective,
+                max_consecutive_prunes)
+    gen = _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluations,
+                      objective, optimizer_kwargs, count_overhead, noise,
+                      max_consecutive_prunes)
+    return _drive([gen], benchmark)[0]
+
+
+def _check_args(benchmark, seed, n_workers, time_budget, max_evaluations, objective,
+                max_consecutive_prunes):
     where = "simulate"
     if not isinstance(benchmark, Benchmark):
         raise InvalidValueError("benchmark", type(benchmark).__name__, "a hasbench Benchmark",
@@ -184,6 +196,80 @@ def simulate(benchmark: Benchmark, optimizer: Any, seed: int = 0, n_workers: int
     check_choice("objective", objective, benchmark.metrics, where, unknown=True)
     max_consecutive_prunes = check_int("max_consecutive_prunes", max_consecutive_prunes, 0,
                                        None, where)
+    return seed, n_workers, time_budget, max_evaluations, objective, max_consecutive_prunes
+
+
+def simulate_many(benchmark: Benchmark, optimizer: Any, seeds: Any, n_workers: int = 1,
+                  time_budget: float | None = None, max_evaluations: int | None = None,
+                  objective: str | None = None, *, optimizer_kwargs: dict | None = None,
+                  count_overhead: bool = False, noise: bool = True,
+                  max_consecutive_prunes: int = 50, on_done: Callable | None = None
+                  ) -> list[Trace]:
+    """Run :func:`simulate` for many seeds in lock step, answering the benchmark queries
+    of all runs in one call per round (vectorised across seeds). Results equal
+    :func:`simulate` seed by seed (for benchmarks whose answers are row-wise, as all
+    hasbench benchmarks are). ``on_done(trace)`` is called as each run finishes.
+
+    ``optimizer`` must be a registry name or a factory (each seed needs a fresh optimizer).
+    """
+    if isinstance(optimizer, Optimizer):
+        raise InvalidValueError("optimizer", type(optimizer).__name__, "a registry name or a "
+                                "factory (one fresh optimizer per seed)", "simulate_many")
+    gens = [_simulation(benchmark, optimizer, s, n_workers, time_budget, max_evaluations,
+                        objective, optimizer_kwargs, count_overhead, noise,
+                        max_consecutive_prunes) for s in seeds]
+    return _drive(gens, benchmark, on_done)
+
+
+def _drive(gens: list, bench: Benchmark, on_done: Callable | None = None) -> list[Trace]:
+    """Advance simulation generators in lock step; merge their benchmark queries."""
+    out: list = [None] * len(gens)
+    pending: dict[int, tuple] = {}
+    for i, g in enumerate(gens):
+        try:
+            pending[i] = next(g)
+        except StopIteration as e:
+            out[i] = e.value
+            if on_done:
+                on_done(out[i])
+    while pending:
+        groups: dict[tuple, list[int]] = {}
+        for i, req in pending.items():
+            groups.setdefault((req[4], req[3] is None), []).append(i)
+        answers: dict[int, dict] = {}
+        for (metrics, noseed), idx in groups.items():
+            reqs = [pending[i] for i in idx]
+            if len(reqs) == 1:
+                r = reqs[0]
+                answers[idx[0]] = bench._query_arrays(r[1], r[2], r[3], list(metrics))
+                continue
+            X = np.concatenate([r[1] for r in reqs])
+            f = np.concatenate([r[2] for r in reqs])
+            sd = None if noseed else np.concatenate([r[3] for r in reqs])
+            res = bench._query_arrays(X, f, sd, list(metrics))
+            pos = 0
+            for i, r in zip(idx, reqs, strict=True):
+                n = r[1].shape[0]
+                answers[i] = {m: v[pos:pos + n] for m, v in res.items()}
+                pos += n
+        for i, ans in answers.items():
+            try:
+                pending[i] = gens[i].send(ans)
+            except StopIteration as e:
+                del pending[i]
+                out[i] = e.value
+                if on_done:
+                    on_done(out[i])
+    return out
+
+
+def _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluations,
+                objective, optimizer_kwargs, count_overhead, noise, max_consecutive_prunes):
+    """Generator: the simulation of one run; yields benchmark query requests
+    ``("query", X, fidelity, seeds | None, metrics)`` and returns the :class:`Trace`."""
+    (seed, n_workers, time_budget, max_evaluations, objective,
+     max_consecutive_prunes) = _check_args(benchmark, seed, n_workers, time_budget,
+                                           max_evaluations, objective, max_consecutive_prunes)
     opt = make_optimizer(optimizer, benchmark.space, seed, optimizer_kwargs)
     ev = _Evaluator(benchmark, objective, opt.fidelity_levels, seed, bool(noise))
     pruner = getattr(opt, "pruner", None)
@@ -220,7 +306,7 @@ def simulate(benchmark: Benchmark, optimizer: Any, seed: int = 0, n_workers: int
             if job is None:
                 break
             if pruner is not None and consecutive < max_consecutive_prunes:
-                feats = ev.static(job, pruner.static_metrics)
+                feats = yield from ev.static(job, pruner.static_metrics)
                 feats["curve"] = {r[5]: r[11] for r in rec if r[1] == job.trial_id
                                   and r[8] == "ok"}
                 if pruner.prune(job, feats):
@@ -232,7 +318,7 @@ def simulate(benchmark: Benchmark, optimizer: Any, seed: int = 0, n_workers: int
                     opt.tell_pruned(job, feats)
                     continue
             consecutive = 0
-            value, loss, cost = ev.evaluate(job, upcoming)
+            value, loss, cost = yield from ev.evaluate(job, upcoming)
             w = heapq.heappop(free)
             running[seq] = (job, w, now, value, loss, cost)
             heapq.heappush(heap, (now + cost, seq))

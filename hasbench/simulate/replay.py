@@ -11,7 +11,7 @@ from typing import Any
 
 from ..benchmarks.base import Benchmark
 from ..errors import InvalidValueError, check_choice, check_int, check_path
-from .engine import simulate
+from .engine import simulate_many
 
 __all__ = ["replay_many", "resolve_benchmark", "seed_path", "parse_seeds"]
 
@@ -86,16 +86,16 @@ def _init_worker(bench_spec: Any, kwargs: dict) -> None:
 def _run_chunk(seeds: Sequence[int], out: str, ext: str) -> list[int]:
     bench = _STATE["bench"]
     kw = _STATE["kwargs"]
-    done = []
-    for s in seeds:
-        p = seed_path(Path(out), s, ext)
-        if p.exists():
-            done.append(s)
-            continue
-        tr = simulate(bench, seed=s, **kw)
-        tr.save(p)
-        done.append(s)
-    return done
+    todo = [s for s in seeds if not seed_path(Path(out), s, ext).exists()]
+
+    def save(tr):
+        tr.save(seed_path(Path(out), tr.meta["seed"], ext))
+
+    # all seeds of the chunk advance in lock step; their benchmark queries are merged
+    kw = dict(kw)
+    opt = kw.pop("optimizer")
+    simulate_many(bench, opt, todo, on_done=save, **kw)
+    return list(seeds)
 
 
 def replay_many(benchmark: Any, optimizer: Any, seeds: Any, out: Any, *, n_workers: int = 1,
@@ -126,7 +126,9 @@ def replay_many(benchmark: Any, optimizer: Any, seeds: Any, out: Any, *, n_worke
     executor : {"process", "ray"}
         ``ray`` runs the chunks as Ray tasks on a local (or running) Ray instance.
     chunk_size : int, optional
-        Seeds per task (default: balanced, at most 50).
+        Seeds per task (default: balanced, at most 50). The seeds of a chunk are simulated
+        in lock step with merged benchmark queries (:func:`simulate_many`); each seed's file
+        is written as soon as it finishes.
     Other parameters: see :func:`~hasbench.simulate.simulate`.
 
     Returns
@@ -184,10 +186,10 @@ def replay_many(benchmark: Any, optimizer: Any, seeds: Any, out: Any, *, n_worke
     try:
         if processes == 1 and executor == "process":
             _init_worker(bench_obj, kwargs)
-            for s in todo:
-                _run_chunk([s], str(out), ext)
+            for c in _chunks(todo, 1, chunk_size):
+                _run_chunk(c, str(out), ext)
                 if bar:
-                    bar.update(1)
+                    bar.update(len(c))
         elif executor == "process":
             _run_processes(spec, kwargs, todo, out, ext, processes, chunk_size, bar)
         else:

@@ -174,3 +174,28 @@ def test_trace_roundtrip_parquet_and_csv(bench, tmp_path):
     with pytest.raises(SchemaError):
         Trace.load(tmp_path / "other.parquet")
     assert json.loads(tr.meta["space"])["name"] == "hia-cnn"
+
+
+@pytest.mark.parametrize("name", ["hyperband", "bohb", "asha", "random"])
+def test_simulate_many_equals_simulate(bench, name):
+    from hasbench.simulate import simulate_many
+
+    seeds = [0, 3, 7, 8]
+    kw = dict(n_workers=3, time_budget=15000.0)
+    many = simulate_many(bench, name, seeds, **kw)
+    for s, tr in zip(seeds, many, strict=True):
+        assert tr == simulate(bench, name, seed=s, **kw)
+
+
+def test_simulate_many_with_pruner(bench):
+    from hasbench.optimizers import CallablePruner, get_optimizer
+    from hasbench.simulate import simulate_many
+
+    def make(space, seed):
+        return get_optimizer("hyperband", space, seed,
+                             pruner=CallablePruner(lambda j, f: f["params"] > 3e5))
+
+    many = simulate_many(bench, make, [1, 2], max_evaluations=60)
+    for s, tr in zip([1, 2], many, strict=True):
+        assert tr.frame.equals(simulate(bench, make, seed=s, max_evaluations=60).frame)
+        assert (tr.frame["status"] == "pruned").any()
