@@ -7,8 +7,8 @@ Model (the same for every backend; see docs/surrogates.md for the reasons):
   epoch. The epoch is an ordinary input; the in-config fidelity column (``hia-cnn``'s
   ``epochs``) is *not* an input: the fidelity is.
 - **Seed noise**: one regressor per metric predicts the seed-to-seed standard deviation at
-  (config, epoch) (fit on the sample std of the seeds, divided by ``c4(n)`` to undo its
-  bias). A query with ``seed=s`` returns ``mean + z * std`` with one standard normal ``z``
+  (config, epoch) (fit on ``log`` of the sample std of the seeds, mapped back with the
+  exact bias correction for normal samples). A query with ``seed=s`` returns ``mean + z * std`` with one standard normal ``z``
   per (config, seed) drawn from a hash (:mod:`hasbench.surrogates._hash`): the same seed
   shifts the whole curve the same way (smooth, not i.i.d. jitter), and is deterministic.
   Metrics share part of ``z`` with the objective (the correlation of seed differences
@@ -37,6 +37,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,19 @@ def metric_kind(metric: str) -> str:
     return "other"
 
 
+_SD_EPS = 1e-4
+
+
+def _log_sd_factor(n: int) -> float:
+    """``sigma = exp(E[log s]) * factor`` for the sample std ``s`` (ddof=1) of ``n`` normal
+    values: ``E[log s] = log sigma + (digamma((n-1)/2) + log(2/(n-1))) / 2``. The spread model
+    regresses ``log(s)``, which estimates the typical spread robustly (a config whose seeds
+    disagree wildly does not inflate its neighbours' noise)."""
+    from scipy.special import digamma
+
+    return math.exp(-0.5 * (float(digamma((n - 1) / 2)) + math.log(2.0 / (n - 1))))
+
+
 def _c4(n: int) -> float:
     """Bias factor of the sample std (ddof=1) of n normal values: E[s] = c4(n) sigma."""
     return math.sqrt(2.0 / (n - 1)) * math.exp(math.lgamma(n / 2) - math.lgamma((n - 1) / 2))
@@ -147,6 +161,10 @@ class CurveSurrogate:
     acc_transform : {"none", "logit"}
         Fit accuracy means on the logit scale (``logit(clip(acc, 1e-3, 1 - 1e-3))``) and map
         predictions back; spreads the crowded top of the accuracy range.
+    loss_transform : {"log", "none"}
+        Fit loss means on ``log(loss + 1e-4)`` (default): losses are positive and
+        heavy-tailed, and a squared error on the raw scale is dominated by a few runs near
+        divergence.
 
     Examples
     --------
@@ -157,7 +175,8 @@ class CurveSurrogate:
 
     def __init__(self, model: str = "xgb", params: dict[str, Any] | None = None,
                  calibration_fraction: float = 0.2, loss_cap_quantile: float = 0.99,
-                 seed: int = 0, n_jobs: int | None = None, acc_transform: str = "none"):
+                 seed: int = 0, n_jobs: int | None = None, acc_transform: str = "none",
+                 loss_transform: str = "log"):
         self.model = check_choice("model", model, list(BACKENDS), "CurveSurrogate",
                                   unknown=True)
         if params is not None and not isinstance(params, dict):
@@ -172,6 +191,8 @@ class CurveSurrogate:
         self.n_jobs = n_jobs
         self.acc_transform = check_choice("acc_transform", acc_transform, ["none", "logit"],
                                           "CurveSurrogate")
+        self.loss_transform = check_choice("loss_transform", loss_transform, ["none", "log"],
+                                           "CurveSurrogate")
         self._fitted = False
         self.path: Path | None = None
 
@@ -198,15 +219,23 @@ class CurveSurrogate:
         F[:, -1] = fidelity
         return F
 
+    @staticmethod
+    def _std_features(F: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        """Inputs of the spread models: search columns, the mean of the metric, fidelity."""
+        return np.column_stack([F[:, :-1], mu, F[:, -1]])
+
     def _params(self, role: str) -> dict[str, Any]:
         if role == "mean":
             return {k: v for k, v in self.params.items() if k not in ("std", "time", "static")}
         return dict(self.params.get(role, {}))
 
-    def _new(self, role: str):
+    def _new(self, role: str, mean_bounds: tuple[float, float] | None = None):
         k = self.search_cols.size
         lo = self.scale_lo if role in ("mean", "std") else self.scale_lo[:k]
         hi = self.scale_hi if role in ("mean", "std") else self.scale_hi[:k]
+        if role == "std" and mean_bounds is not None:  # extra input: the mean (before fid.)
+            lo = np.concatenate([lo[:k], [mean_bounds[0]], lo[k:]])
+            hi = np.concatenate([hi[:k], [mean_bounds[1]], hi[k:]])
         cats = (self.space.n_choices() * self.space.is_categorical())[self.search_cols]
         kind = self.model
         if kind == "gp" and role in ("std", "static"):
@@ -275,6 +304,8 @@ class CurveSurrogate:
         self._models: dict[str, Any] = {}
         self.fill: dict[str, float] = {}
         self.clip: dict[str, list[float]] = {}
+        self.epoch_clip: dict[str, list[list[float]]] = {}
+        self.epoch_clip_mean: dict[str, list[list[float]]] = {}
         self.calib_var: dict[str, list[float]] = {}
         dense_all: dict[str, np.ndarray] = {}
         for m in metrics:
@@ -302,17 +333,30 @@ class CurveSurrogate:
             D = np.full((C, S, E), np.nan)
             D[rc, rs] = cur
             dense_all[m] = D
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                elo = np.nanmin(D, axis=(0, 1))
+                ehi = np.nanmax(D, axis=(0, 1))
+            elo = np.where(np.isfinite(elo), elo, lo_clip)
+            ehi = np.where(np.isfinite(ehi), ehi, hi_clip)
+            self.epoch_clip[m] = [elo.tolist(), ehi.tolist()]
 
         # the objective-like reference metric for shared seed noise
         ref = "valid_acc" if "valid_acc" in metrics else metrics[0]
         self.noise_ref = ref
         self.noise_corr: dict[str, float] = {}
         self.std_factor: dict[str, float] = {}
+        self.std_mean_bounds: dict[str, list[float]] = {}
         for m in metrics:
             D = dense_all[m]
             with np.errstate(invalid="ignore"):
                 Y = np.nanmean(D, axis=1)  # (C, E)
             cnt = np.isfinite(D).sum(axis=1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mlo, mhi = np.nanmin(Y, axis=0), np.nanmax(Y, axis=0)
+            self.epoch_clip_mean[m] = [np.where(np.isfinite(mlo), mlo, self.clip[m][0]).tolist(),
+                                       np.where(np.isfinite(mhi), mhi, self.clip[m][1]).tolist()]
             cfg_i, ep_i = np.nonzero(np.isfinite(Y))
             F = self.features(Xs[cfg_i], ep_i + 1.0)
             y = Y[cfg_i, ep_i]
@@ -324,8 +368,11 @@ class CurveSurrogate:
                 with np.errstate(invalid="ignore"):
                     sd = _nanstd1(D)[cfg_i, ep_i][multi]
                 n_typ = int(np.median(cnt[cfg_i, ep_i][multi]))
-                std_model = self._new("std").fit(F[multi], sd, self.seed)
-            self.std_factor[m] = 1.0 / _c4(max(n_typ, 2))
+                bounds = (float(np.nanmin(y)), float(np.nanmax(y)))
+                self.std_mean_bounds[m] = list(bounds)
+                std_model = self._new("std", bounds).fit(
+                    self._std_features(F[multi], y[multi]), np.log(sd + _SD_EPS), self.seed)
+            self.std_factor[m] = _log_sd_factor(max(n_typ, 2))
             mean_model = self._new("mean")
             # calibration: fit on non-held-out configs, measure residuals of seed values
             v = np.zeros(E)
@@ -370,8 +417,9 @@ class CurveSurrogate:
                 sdt = _nanstd1(LT)
             mm = cnt_t >= 2
             self._models["std:time"] = self._new("static").fit(Xs[mm][:, self.search_cols],
-                                                               sdt[mm], self.seed)
-            self.std_factor["cum_time"] = 1.0 / _c4(max(int(np.median(cnt_t[mm])), 2))
+                                                               np.log(sdt[mm] + _SD_EPS),
+                                                               self.seed)
+            self.std_factor["cum_time"] = _log_sd_factor(max(int(np.median(cnt_t[mm])), 2))
         full = (rn == E) & (status[keep] == "ok") & np.all(np.isfinite(ct), axis=1) & \
             (ct[:, -1] > 0)
         if full.any():
@@ -416,12 +464,28 @@ class CurveSurrogate:
         if self.acc_transform == "logit" and metric_kind(m) == "acc":
             p = np.clip(y, 1e-3, 1 - 1e-3)
             return np.log(p / (1 - p))
+        if self.loss_transform == "log" and metric_kind(m) == "loss":
+            return np.log(np.maximum(y, 0.0) + 1e-4)
         return y
 
     def _inv(self, m: str, y: np.ndarray) -> np.ndarray:
         if self.acc_transform == "logit" and metric_kind(m) == "acc":
             return 1.0 / (1.0 + np.exp(-y))
+        if self.loss_transform == "log" and metric_kind(m) == "loss":
+            return np.maximum(np.exp(y) - 1e-4, 0.0)
         return y
+
+    def _epoch_clip(self, m: str, mu: np.ndarray, f: np.ndarray, mean: bool = False
+                    ) -> np.ndarray:
+        """Clip to the range of the table's values of ``m`` at each row's epoch (seed draws
+        and extrapolation never leave what training produced there; ``mean=True``: the range
+        of seed means, for the mean prediction), then to the metric's valid range."""
+        lo, hi = self.clip[m]
+        ec = (self.epoch_clip_mean if mean else self.epoch_clip).get(m)
+        if ec is not None:
+            e = np.clip(np.round(f).astype(np.intp) - 1, 0, len(ec[0]) - 1)
+            mu = np.clip(mu, np.asarray(ec[0])[e], np.asarray(ec[1])[e])
+        return np.clip(mu, lo, hi)
 
     def _calibrate(self, m, mean_model, std_model, factor, D, cal, X, E) -> np.ndarray:
         """Extra variance v(e) so that 80% intervals cover 80% of held-out seed values."""
@@ -430,8 +494,9 @@ class CurveSurrogate:
         cfg = np.repeat(ci, E)
         epi = np.tile(np.arange(E), ci.size)
         F = self.features(X[cfg], epi + 1.0)
-        mu = self._inv(m, mean_model.predict(F)).reshape(ci.size, E)
-        sd = np.maximum(std_model.predict(F), 0.0).reshape(ci.size, E) * factor
+        mu = self._epoch_clip(m, self._inv(m, mean_model.predict(F)), epi + 1.0, mean=True)
+        sd = np.exp(std_model.predict(self._std_features(F, mu))).reshape(ci.size, E) * factor
+        mu = mu.reshape(ci.size, E)
         for e in range(E):
             y = D[ci, :, e]  # (n_cal, S)
             r = np.abs(y - mu[:, e:e + 1])
@@ -511,19 +576,19 @@ class CurveSurrogate:
             if m in self._mean_set:
                 if F is None:
                     F = self.features(X, f)
-                mu = self._inv(m, self._models[f"mean:{m}"].predict(F))
+                mu = self._epoch_clip(m, self._inv(m, self._models[f"mean:{m}"].predict(F)),
+                                      f, mean=True)
                 if seed is not None and f"std:{m}" in self._models:
                     if h is None:
                         h = row_hash(X[:, self.search_cols])
                         z0 = seed_normals(h, seed, 0)
-                    sd = np.maximum(self._models[f"std:{m}"].predict(F), 0.0) * \
-                        self.std_factor[m]
+                    sd = np.exp(self._models[f"std:{m}"].predict(self._std_features(F, mu))) \
+                        * self.std_factor[m]
                     c = self.noise_corr.get(m, 0.0)
                     k = self.metrics.index(m) + 1
                     z = c * z0 + math.sqrt(max(0.0, 1.0 - c * c)) * seed_normals(h, seed, k)
                     mu = mu + z * sd
-                lo, hi = self.clip[m]
-                out[m] = np.clip(mu, lo, hi)
+                out[m] = self._epoch_clip(m, mu, f)
             elif m == "cum_time":
                 if Fc is None:
                     Fc = X[:, self.search_cols]
@@ -531,7 +596,7 @@ class CurveSurrogate:
                 if seed is not None and "std:time" in self._models:
                     if h is None:
                         h = row_hash(X[:, self.search_cols])
-                    sdt = np.maximum(self._models["std:time"].predict(Fc), 0.0) * \
+                    sdt = np.exp(self._models["std:time"].predict(Fc)) * \
                         self.std_factor.get("cum_time", 1.0)
                     # lognormal seed factor with mean 1: seeds average to the mean
                     lt = lt + seed_normals(h, seed, 10_000) * sdt - 0.5 * sdt ** 2
@@ -558,13 +623,16 @@ class CurveSurrogate:
         for m in metrics:
             if m == "cum_time":
                 Fc = X[:, self.search_cols]
-                out[m] = (np.maximum(self._models["std:time"].predict(Fc), 0.0)
+                out[m] = (np.exp(self._models["std:time"].predict(Fc))
                           * self.std_factor.get("cum_time", 1.0)
                           if "std:time" in self._models else np.zeros(len(f)))
                 continue
             check_choice("metric", m, self.metrics, "CurveSurrogate.predict_std", unknown=True)
             if f"std:{m}" in self._models:
-                sd = np.maximum(self._models[f"std:{m}"].predict(F), 0.0) * self.std_factor[m]
+                mu = self._epoch_clip(m, self._inv(m, self._models[f"mean:{m}"].predict(F)), f,
+                                      mean=True)
+                sd = np.exp(self._models[f"std:{m}"].predict(self._std_features(F, mu))) \
+                    * self.std_factor[m]
             else:
                 sd = np.zeros(len(f))
             if kind == "predictive":
@@ -582,7 +650,8 @@ class CurveSurrogate:
             "model": self.model, "params": self.params,
             "calibration_fraction": self.calibration_fraction,
             "loss_cap_quantile": self.loss_cap_quantile, "seed": self.seed,
-            "acc_transform": self.acc_transform,
+            "acc_transform": self.acc_transform, "loss_transform": self.loss_transform,
+            "epoch_clip": self.epoch_clip, "epoch_clip_mean": self.epoch_clip_mean,
             "space": self.space.to_dict(),
             "metrics": self.metrics, "static": self.static_names,
             "static_log": self.static_log,
@@ -595,6 +664,7 @@ class CurveSurrogate:
             "training_table": self.table_info,
             "fill": self.fill, "clip": self.clip,
             "noise": {"reference": self.noise_ref, "corr": self.noise_corr,
+                      "std_mean_bounds": self.std_mean_bounds,
                       "std_factor": self.std_factor, "calib_var": self.calib_var},
             "time_profile": self.time_profile,
             "fit_seconds": round(self.fit_seconds, 3),
@@ -673,7 +743,8 @@ class CurveSurrogate:
                                               "fitted on (refit, or pass verify_table=False)")
         obj = cls(man["model"], man.get("params"), man.get("calibration_fraction", 0.0),
                   man.get("loss_cap_quantile", 0.99), man.get("seed", 0),
-                  acc_transform=man.get("acc_transform", "none"))
+                  acc_transform=man.get("acc_transform", "none"),
+                  loss_transform=man.get("loss_transform", "none"))
         space = Space.from_json(man["space"])
         try:
             from ..spaces import get_space
@@ -696,10 +767,13 @@ class CurveSurrogate:
         obj.fill = man["fill"]
         obj.clip = {k: [(-math.inf if a is None else a), (math.inf if b is None else b)]
                     for k, (a, b) in man["clip"].items()}
+        obj.epoch_clip = man.get("epoch_clip", {})
+        obj.epoch_clip_mean = man.get("epoch_clip_mean", {})
         nz = man["noise"]
         obj.noise_ref = nz["reference"]
         obj.noise_corr = nz["corr"]
         obj.std_factor = nz["std_factor"]
+        obj.std_mean_bounds = nz.get("std_mean_bounds", {})
         obj.calib_var = nz["calib_var"]
         obj.time_profile = np.asarray(man["time_profile"], float)
         obj.fit_seconds = float(man.get("fit_seconds", 0.0))
