@@ -97,6 +97,20 @@ def metric_kind(metric: str) -> str:
 _SD_EPS = 1e-4
 
 
+def _solve_var(r: np.ndarray, s: np.ndarray, level: float = 0.8) -> float:
+    """Smallest extra variance ``v >= 0`` with ``mean(|r| <= z * sqrt(s^2 + v)) >= level``."""
+    if r.size == 0 or np.mean(r <= Z80 * s) >= level:
+        return 0.0
+    lo, hi = 0.0, float(np.max(r ** 2)) / Z80 ** 2 + 1e-12
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if np.mean(r <= Z80 * np.sqrt(s ** 2 + mid)) >= level:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def _log_sd_factor(n: int) -> float:
     """``sigma = exp(E[log s]) * factor`` for the sample std ``s`` (ddof=1) of ``n`` normal
     values: ``E[log s] = log sigma + (digamma((n-1)/2) + log(2/(n-1))) / 2``. The spread model
@@ -420,6 +434,20 @@ class CurveSurrogate:
                                                                np.log(sdt[mm] + _SD_EPS),
                                                                self.seed)
             self.std_factor["cum_time"] = _log_sd_factor(max(int(np.median(cnt_t[mm])), 2))
+            # calibrate the predictive interval of log time on the hold-out configs
+            ci = np.nonzero(cal & has_t)[0]
+            tr_t = has_t & ~cal
+            if ci.size >= 5 and tr_t.sum() > 10:
+                tm = self._new("time").fit(Xs[tr_t][:, self.search_cols], lt_mean[tr_t],
+                                           self.seed)
+                Fci = Xs[ci][:, self.search_cols]
+                mu = tm.predict(Fci)[:, None]
+                sdv = np.exp(self._models["std:time"].predict(Fci))[:, None] * \
+                    self.std_factor["cum_time"]
+                r = np.abs(LT[ci] - mu)
+                ok = np.isfinite(r)
+                sdb = np.broadcast_to(sdv, r.shape)[ok]
+                self.calib_var["cum_time"] = [_solve_var(r[ok], sdb)]
         full = (rn == E) & (status[keep] == "ok") & np.all(np.isfinite(ct), axis=1) & \
             (ct[:, -1] > 0)
         if full.any():
@@ -505,17 +533,7 @@ class CurveSurrogate:
             r, s = r[ok], s[ok]
             if r.size < 5:
                 continue
-            cover = np.mean(r <= Z80 * s)
-            if cover >= 0.8:
-                continue
-            lo, hi = 0.0, float(np.max(r ** 2)) / Z80 ** 2 + 1e-12
-            for _ in range(50):
-                mid = 0.5 * (lo + hi)
-                if np.mean(r <= Z80 * np.sqrt(s ** 2 + mid)) >= 0.8:
-                    hi = mid
-                else:
-                    lo = mid
-            v[e] = hi
+            v[e] = _solve_var(r, s)
         return v
 
     # ------------------------------------------------------------------ prediction
@@ -623,9 +641,12 @@ class CurveSurrogate:
         for m in metrics:
             if m == "cum_time":
                 Fc = X[:, self.search_cols]
-                out[m] = (np.exp(self._models["std:time"].predict(Fc))
-                          * self.std_factor.get("cum_time", 1.0)
-                          if "std:time" in self._models else np.zeros(len(f)))
+                sdt = (np.exp(self._models["std:time"].predict(Fc))
+                       * self.std_factor.get("cum_time", 1.0)
+                       if "std:time" in self._models else np.zeros(len(f)))
+                if kind == "predictive":
+                    sdt = np.sqrt(sdt ** 2 + float((self.calib_var.get("cum_time") or [0.0])[0]))
+                out[m] = sdt
                 continue
             check_choice("metric", m, self.metrics, "CurveSurrogate.predict_std", unknown=True)
             if f"std:{m}" in self._models:
