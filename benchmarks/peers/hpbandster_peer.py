@@ -21,10 +21,9 @@ def run(bench_spec: str, seed: int, n_iterations: int, n_workers: int):
     import ConfigSpace as CS
     import hpbandster.core.nameserver as hpns
     import numpy as np
+    import serpent
     from hpbandster.core.worker import Worker
     from hpbandster.optimizers import BOHB
-
-    import serpent
 
     # Compatibility shim (ours, not HpBandSter's): with numpy 2 / ConfigSpace 1.x, configs
     # and budgets are numpy scalars, which Pyro4's serpent serializer cannot send, so the

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 def resolve_benchmark(spec: Any) -> Benchmark:
     """A benchmark from an instance or a name: ``"synthetic:<space>"`` (closed-form
     :class:`~hasbench.benchmarks.synthetic.SyntheticBenchmark` over a registered space),
-    ``"synthetic-1d"``, or anything :func:`hasbench.benchmarks.load` accepts."""
+    ``"synthetic-1d"``, ``"table:<name>"`` (a shipped run table answering configs it lacks
+    with a surrogate fitted on it), or anything :func:`hasbench.benchmarks.load` accepts."""
     if isinstance(spec, Benchmark):
         return spec
     if not isinstance(spec, str) or not spec:
@@ -30,6 +31,10 @@ def resolve_benchmark(spec: Any) -> Benchmark:
         from ..benchmarks.synthetic import SyntheticBenchmark
 
         return SyntheticBenchmark(spec.split(":", 1)[1])
+    if spec.startswith("table:"):
+        from ..benchmarks import load
+
+        return load(spec.split(":", 1)[1], kind="table", fallback="surrogate")
     if spec == "synthetic-1d":
         from ..benchmarks.synthetic import OneDimBenchmark
 
@@ -182,7 +187,12 @@ def replay_many(benchmark: Any, optimizer: Any, seeds: Any, out: Any, *, n_worke
 
         bar = tqdm(total=len(seeds), initial=len(seeds) - len(todo), unit="seed",
                    desc=f"{optimizer}")
-    spec = benchmark if isinstance(benchmark, str) else bench_obj
+    import multiprocessing as mp
+
+    # forked workers inherit the loaded benchmark; otherwise they re-resolve a name
+    fork = "fork" in mp.get_all_start_methods()
+    spec = bench_obj if (fork and executor == "process") or not isinstance(benchmark, str) \
+        else benchmark
     try:
         if processes == 1 and executor == "process":
             _init_worker(bench_obj, kwargs)
