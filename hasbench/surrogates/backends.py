@@ -390,17 +390,26 @@ class GPRegressor(Regressor):
             Yf = y[:, None]
             X = self._inputs(F)
         p = X.shape[1]
-        kern = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(length_scale=np.ones(p),
-                                                         length_scale_bounds=(1e-2, 1e4),
-                                                         nu=float(self.params["nu"])) \
-            + WhiteKernel(1e-2, (1e-6, 1.0))
-        gp = GaussianProcessRegressor(kern, normalize_y=True,
-                                      n_restarts_optimizer=int(self.params["n_restarts"]),
-                                      random_state=int(seed))
+        fixed = self.params.get("kernel")
+        if fixed is not None:  # hyperparameters found by an earlier fit: no search
+            kern = ConstantKernel(float(fixed["const"]), "fixed") * Matern(
+                length_scale=np.asarray(fixed["length_scale"], float),
+                length_scale_bounds="fixed", nu=float(self.params["nu"])) \
+                + WhiteKernel(float(fixed["noise"]), "fixed")
+            gp = GaussianProcessRegressor(kern, normalize_y=True, optimizer=None)
+        else:
+            kern = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(length_scale=np.ones(p),
+                                                             length_scale_bounds=(1e-2, 1e4),
+                                                             nu=float(self.params["nu"])) \
+                + WhiteKernel(1e-2, (1e-6, 1.0))
+            gp = GaussianProcessRegressor(kern, normalize_y=True,
+                                          n_restarts_optimizer=int(self.params["n_restarts"]),
+                                          random_state=int(seed))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             gp.fit(X, Yf)
         k = gp.kernel_
+        self.noise = float(k.k2.noise_level)
         self.const = float(k.k1.k1.constant_value)
         self.length_scale = np.atleast_1d(np.asarray(k.k1.k2.length_scale, float))
         self.Xtr = X
@@ -408,6 +417,11 @@ class GPRegressor(Regressor):
         self.y_mean = np.atleast_1d(np.asarray(gp._y_train_mean, float)).reshape(-1)
         self.y_std = np.atleast_1d(np.asarray(gp._y_train_std, float)).reshape(-1)
         return self
+
+    def kernel_params(self) -> dict[str, Any]:
+        """Fitted kernel hyperparameters (JSON-friendly), reusable via ``kernel=``."""
+        return {"const": self.const, "length_scale": self.length_scale.tolist(),
+                "noise": self.noise}
 
     def _kernel(self, A):
         Xs = self.Xtr / self.length_scale

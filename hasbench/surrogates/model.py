@@ -254,7 +254,20 @@ class CurveSurrogate:
         kind = self.model
         if kind == "gp" and role in ("std", "static"):
             kind = "xgb"  # spreads and static metrics: trees are enough and much cheaper
-        return make_regressor(kind, role, lo, hi, self._params(role), self.n_jobs, cats=cats)
+        params = self._params(role)
+        if kind == "gp" and role in self._kernel_cache:
+            params = {**params, "kernel": self._kernel_cache[role]}
+        return make_regressor(kind, role, lo, hi, params, self.n_jobs, cats=cats)
+
+    def _fit_model(self, role: str, F: np.ndarray, y: np.ndarray, **kw: Any):
+        """Fit a new regressor; a GP's kernel hyperparameters, optimised by the first fit of a
+        role, are reused by the later fits of that role (other metrics, calibration split):
+        one maximum-likelihood search per role instead of one per model."""
+        reg = self._new(role, **kw).fit(F, y, self.seed)
+        if self.model == "gp" and hasattr(reg, "kernel_params") and \
+                role not in self._kernel_cache:
+            self._kernel_cache[role] = reg.kernel_params()
+        return reg
 
     # ------------------------------------------------------------------ fitting
     def fit(self, table, metrics: Sequence[str] | None = None,
@@ -358,10 +371,11 @@ class CurveSurrogate:
         # the objective-like reference metric for shared seed noise
         ref = "valid_acc" if "valid_acc" in metrics else metrics[0]
         self.noise_ref = ref
+        self._kernel_cache: dict[str, Any] = {}
         self.noise_corr: dict[str, float] = {}
         self.std_factor: dict[str, float] = {}
         self.std_mean_bounds: dict[str, list[float]] = {}
-        for m in metrics:
+        for m in [ref] + [x for x in metrics if x != ref]:  # the reference sets GP kernels
             D = dense_all[m]
             with np.errstate(invalid="ignore"):
                 Y = np.nanmean(D, axis=1)  # (C, E)
@@ -387,16 +401,14 @@ class CurveSurrogate:
                 std_model = self._new("std", bounds).fit(
                     self._std_features(F[multi], y[multi]), np.log(sd + _SD_EPS), self.seed)
             self.std_factor[m] = _log_sd_factor(max(n_typ, 2))
-            mean_model = self._new("mean")
             # calibration: fit on non-held-out configs, measure residuals of seed values
             v = np.zeros(E)
             if n_cal and std_model is not None and (~cal[cfg_i]).sum() > 10:
                 tr = ~cal[cfg_i]
-                mean_model.fit(F[tr], self._fwd(m, y[tr]), self.seed)
-                v = self._calibrate(m, mean_model, std_model, self.std_factor[m], D, cal, Xs,
+                cal_model = self._fit_model("mean", F[tr], self._fwd(m, y[tr]))
+                v = self._calibrate(m, cal_model, std_model, self.std_factor[m], D, cal, Xs,
                                     E)
-                mean_model = self._new("mean")
-            mean_model.fit(F, self._fwd(m, y), self.seed)
+            mean_model = self._fit_model("mean", F, self._fwd(m, y))
             self.calib_var[m] = v.tolist()
             self._models[f"mean:{m}"] = mean_model
             if std_model is not None:
@@ -424,7 +436,7 @@ class CurveSurrogate:
             raise InvalidValueError("table", str(table.path), "runs with positive epoch times",
                                     "CurveSurrogate.fit")
         Fc = Xs[has_t][:, self.search_cols]
-        self._models["time"] = self._new("time").fit(Fc, lt_mean[has_t], self.seed)
+        self._models["time"] = self._fit_model("time", Fc, lt_mean[has_t])
         cnt_t = np.isfinite(LT).sum(axis=1)
         if (cnt_t >= 2).sum() >= 5:
             with np.errstate(invalid="ignore"):
@@ -438,8 +450,7 @@ class CurveSurrogate:
             ci = np.nonzero(cal & has_t)[0]
             tr_t = has_t & ~cal
             if ci.size >= 5 and tr_t.sum() > 10:
-                tm = self._new("time").fit(Xs[tr_t][:, self.search_cols], lt_mean[tr_t],
-                                           self.seed)
+                tm = self._fit_model("time", Xs[tr_t][:, self.search_cols], lt_mean[tr_t])
                 Fci = Xs[ci][:, self.search_cols]
                 mu = tm.predict(Fci)[:, None]
                 sdv = np.exp(self._models["std:time"].predict(Fci))[:, None] * \
