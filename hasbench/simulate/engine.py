@@ -286,6 +286,7 @@ def _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluati
     rec: list[tuple] = []  # (job, trial, worker, start, end, fid, resume, cont, status, bseed,
     #                        value, loss, cost, x)
     stop_asking = False
+    curves: dict[int, dict[float, float]] = {}  # trial -> {fidelity: loss}, for pruners
     perf = time.perf_counter
     while True:
         while free and not stop_asking:
@@ -307,8 +308,7 @@ def _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluati
                 break
             if pruner is not None and consecutive < max_consecutive_prunes:
                 feats = yield from ev.static(job, pruner.static_metrics)
-                feats["curve"] = {r[5]: r[11] for r in rec if r[1] == job.trial_id
-                                  and r[8] == "ok"}
+                feats["curve"] = dict(curves.get(job.trial_id, {}))
                 if pruner.prune(job, feats):
                     consecutive += 1
                     rec.append((job.job_id, job.trial_id, -1, now, now, job.fidelity,
@@ -345,6 +345,8 @@ def _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluati
             opt.tell(job, result)
         if pruner is not None:
             pruner.observe(job, result)
+            if status == "ok":
+                curves.setdefault(job.trial_id, {})[job.fidelity] = result.loss
         rec.append((job.job_id, job.trial_id, w, start, end, job.fidelity, job.resume_from,
                     job.continues, status, ev.seed_of(job.trial_id), value, result.loss, cost,
                     job.x, job.info.get("iteration", -1), job.info.get("rung", -1)))

@@ -136,3 +136,30 @@ def test_optuna_adapter(bench):
     assert f["continues"].any() and (f["fidelity"] < 27).any()
     with pytest.raises(InvalidValueError, match="sampler"):
         get_optimizer("optuna", get_space("hia-cnn"), sampler="nope")
+
+
+def test_pruner_sees_partial_curves(bench):
+    seen = []
+
+    def rule(job, f):
+        if job.continues:
+            seen.append(dict(f["curve"]))
+            return min(f["curve"].values()) > 0.2
+        return False
+
+    opt = get_optimizer("hyperband", bench.space, seed=1, pruner=CallablePruner(rule))
+    tr = simulate(bench, opt, seed=1, n_workers=2, max_evaluations=150)
+    f = tr.frame
+    pruned = f[f["status"] == "pruned"]
+    assert len(pruned) and pruned["continues"].all()
+    assert seen and all(len(c) >= 1 for c in seen)
+    # a pruned promotion costs nothing; the bracket still completes (loss inf for the rung)
+    assert (pruned["cost"] == 0).all()
+
+
+def test_bo_random_forest_and_fidelity_kwarg(bench):
+    kw = dict(seed=2, max_evaluations=20, optimizer_kwargs={"surrogate": "rf", "n_init": 5})
+    a, b = simulate(bench, "bo", **kw), simulate(bench, "bo", **kw)
+    assert a == b
+    opt = get_optimizer("hyperband", bench.space, seed=0, fidelity=(3, 27))
+    assert opt.brackets[0].budgets == (3.0, 9.0, 27.0)
