@@ -14,7 +14,9 @@ def register(sub) -> None:
                     "docs/surrogates.md.")
     p.add_argument("table", help="run table (.h5)")
     p.add_argument("--model", default="xgb",
-                   help="backend: xgb (default), knn (baseline) or mlp (needs torch)")
+                   help="backend: xgb (default), knn (baseline), mlp (needs torch to fit) or "
+                        "gp (Gaussian-process curve model, for tables up to a few thousand "
+                        "configs)")
     p.add_argument("--out", required=True, help="output folder (must not exist or be empty)")
     p.add_argument("--params", default=None,
                    help='backend parameters as JSON, e.g. \'{"n_estimators": 300, '
