@@ -191,30 +191,40 @@ class SyntheticBenchmark(Benchmark):
         self._bs_col = names.index("batch_size") if "batch_size" in names else None
         self._flops_ref = 1e4 * 4.0 ** max(len(self._arch), 1) * 35.0 / 4.0
         self._opt_acc: float | None = None
+        # vectorised form of space.to_unit (affine per column) and of the penalties
+        lo = self._enc_lo()
+        hi = np.array([space.bounds(n)[1] for n in space.names])
+        u0 = space.to_unit(lo[None, :])[0]
+        u1 = space.to_unit(hi[None, :])[0]
+        span = np.where(hi > lo, hi - lo, 1.0)
+        self._ua = np.where(hi > lo, (u1 - u0) / span, 0.0)
+        self._ub = u0 - self._ua * lo
+        num = np.array([p is None and not cat[j] and self._w[j] > 0
+                        for j, p in enumerate(self._pen)])
+        self._num_cols = np.flatnonzero(num)
+        self._num_w = self._w[self._num_cols] / self._scale[self._num_cols]
+        self._cat_cols = [j for j, p in enumerate(self._pen) if p is not None and self._w[j] > 0]
 
     # ---------------------------------------------------------------- model
+    def _enc_lo(self) -> np.ndarray:
+        return np.array([self.space.bounds(n)[0] for n in self.space.names])
+
     def _unit(self, X: np.ndarray) -> np.ndarray:
-        U = self.space.to_unit(X)
+        """``space.to_unit`` (affine per column, clipped to [0, 1]); inactive -> 0.5."""
+        U = X * self._ua + self._ub
+        np.clip(U, 0.0, 1.0, out=U)
         U[np.isnan(U)] = 0.5
         return U
 
     def _acc_inf(self, X: np.ndarray, U: np.ndarray) -> np.ndarray:
-        pen = np.zeros(X.shape[0])
-        for j in range(X.shape[1]):
-            wj = self._w[j]
-            if wj == 0.0:
-                continue
-            p = self._pen[j]
-            if p is not None:
-                idx = X[:, j]
-                ok = np.isfinite(idx)
-                pj = np.full(X.shape[0], 0.5)
-                pj[ok] = p[idx[ok].astype(int)]
-            elif self._cat[j]:
-                continue
-            else:
-                pj = (U[:, j] - self._cstar[j]) ** 2 / self._scale[j]
-            pen += wj * pj
+        d = U[:, self._num_cols] - self._cstar[self._num_cols]
+        pen = (d * d) @ self._num_w
+        for j in self._cat_cols:
+            idx = X[:, j]
+            ok = np.isfinite(idx)
+            pj = np.full(X.shape[0], 0.5)
+            pj[ok] = self._pen[j][idx[ok].astype(int)]
+            pen += self._w[j] * pj
         return self.acc_max - self.spread * pen
 
     def _static(self, U: np.ndarray) -> dict[str, np.ndarray]:
