@@ -125,3 +125,19 @@ def test_ray_executor(tmp_path):
 
 
 test_ray_executor = pytest.mark.slow(pytest.mark.ray(test_ray_executor))
+
+
+def test_cli_optimizer_options_and_budget_units(tmp_path):
+    out = tmp_path / "hb"
+    assert main(["run", "--benchmark", "synthetic:hia-cnn", "--optimizer", "hyperband",
+                 "--seeds", "0-1", "--workers", "2", "--budget", "2h", "--opt",
+                 "hb_variant=hpbandster", "--opt", "eta=3", "--out", str(out),
+                 "--no-progress"]) == 0
+    tr = Trace.load(out / "seed-000000.parquet")
+    assert tr.meta["optimizer_kwargs"] == {"hb_variant": "hpbandster", "eta": 3}
+    assert tr.meta["time_budget"] == 7200.0 and (tr.frame["end"] <= 7200.0).all()
+    # HpBandSter variant: bracket s=2 (iteration 1) has 9 configs in its first rung
+    f = tr.frame
+    b1 = f[f["bracket"] == 1]
+    assert (b1["rung"] == 1).any()
+    assert (b1["rung"] == 0).sum() == 9
