@@ -15,6 +15,7 @@ from ..errors import UnknownNameError
 from .asha import ASHA
 from .base import CallablePruner, Job, Optimizer, Pruner, Result, fidelity_ladder
 from .bo import BayesianOptimization
+from .dehb import DEHB
 from .evolution import RegularizedEvolution
 from .hyperband import BOHB, Bracket, Hyperband, SuccessiveHalving, hyperband_brackets
 from .random_search import RandomSearch
@@ -22,7 +23,7 @@ from .staged import StagedSearch
 from .tpe import TPE
 
 __all__ = ["Job", "Result", "Optimizer", "Pruner", "CallablePruner", "fidelity_ladder",
-           "RandomSearch", "BayesianOptimization", "TPE", "SuccessiveHalving", "Hyperband",
+           "RandomSearch", "BayesianOptimization", "DEHB", "TPE", "SuccessiveHalving", "Hyperband",
            "BOHB", "ASHA", "RegularizedEvolution", "StagedSearch", "Bracket",
            "hyperband_brackets", "get_optimizer", "list_optimizers", "register_optimizer"]
 
@@ -35,6 +36,7 @@ _REGISTRY: dict[str, Any] = {
     "bohb": BOHB,
     "asha": ASHA,
     "re": RegularizedEvolution,
+    "dehb": DEHB,
     "staged": StagedSearch,
     "optuna": "hasbench.optimizers.optuna:OptunaSampler",
 }
