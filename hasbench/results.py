@@ -24,7 +24,7 @@ import pandas as pd
 from .errors import InvalidValueError, check_choice, check_path
 from .simulate.trace import Trace
 
-__all__ = ["load_traces", "trace_files", "incumbent_on_grid"]
+__all__ = ["load_traces", "trace_files", "incumbent_on_grid", "anytime_summary", "plot_anytime"]
 
 
 def trace_files(path: Any) -> list[Path]:
@@ -122,3 +122,66 @@ def incumbent_on_grid(df: pd.DataFrame, times: Iterable[float],
         v = np.where(idx >= 0, vals[np.clip(idx, 0, None)], np.nan)
         out.append(pd.DataFrame({"optimizer": o, "seed": s, "time": t, column: v}))
     return pd.concat(out, ignore_index=True)
+
+
+def anytime_summary(df: pd.DataFrame, n_points: int = 200, column: str = "regret",
+                    quantiles: tuple[float, float] = (0.25, 0.75)) -> pd.DataFrame:
+    """Median and inter-quantile band of ``column`` over seeds, per optimizer, on a
+    log-spaced grid of simulated times from the first result to the last.
+
+    Returns a DataFrame ``optimizer, time, median, low, high, n`` where ``n`` is the number
+    of seeds with a result by that time (the statistics use only those seeds)."""
+    if df.empty:
+        raise InvalidValueError("df", "an empty frame", "traces loaded by load_traces")
+    lo_q, hi_q = quantiles
+    t0 = max(float(df.loc[df["time"] > 0, "time"].min()), 1e-9)
+    t1 = float(df["time"].max())
+    grid = np.geomspace(t0, max(t1, t0 * 1.0001), n_points)
+    g = incumbent_on_grid(df, grid, column)
+    rows = []
+    for (opt, t), v in g.groupby(["optimizer", "time"], sort=True)[column]:
+        x = v.to_numpy(dtype=float)
+        x = x[np.isfinite(x)]
+        if x.size == 0:
+            continue
+        rows.append((opt, t, float(np.median(x)), float(np.quantile(x, lo_q)),
+                     float(np.quantile(x, hi_q)), int(x.size)))
+    return pd.DataFrame(rows, columns=["optimizer", "time", "median", "low", "high", "n"])
+
+
+def plot_anytime(df: pd.DataFrame, path: Any, title: str | None = None,
+                 column: str = "regret") -> Path:
+    """Plot median ``column`` (default regret) vs simulated time, one line per optimizer,
+    with the 25-75% band over seeds; log-log axes. Writes ``path`` (PNG/PDF/SVG) and
+    returns it. Refuses to overwrite an existing file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = check_path("path", path)
+    if out.exists():
+        raise InvalidValueError("path", str(out), "a path that does not exist yet",
+                                "plot_anytime", hint="hasbench never overwrites your files")
+    summ = anytime_summary(df, column=column)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for opt, g in summ.groupby("optimizer", sort=True):
+        line, = ax.plot(g["time"], g["median"], label=f"{opt} ({int(g['n'].max())} seeds)")
+        ax.fill_between(g["time"], g["low"], g["high"], alpha=0.2, color=line.get_color(),
+                        linewidth=0)
+    ax.set_xscale("log")
+    pos = summ[["median", "low", "high"]].to_numpy()
+    if np.all(pos[np.isfinite(pos)] > 0):
+        ax.set_yscale("log")
+    ax.set_xlabel("simulated wall-clock time (s)")
+    ylabel = column
+    if column == "regret":
+        ylabel = f"regret of the incumbent (loss - {df.attrs.get('optimum', 0):.4g})"
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or "anytime performance: median and 25-75% over seeds")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

@@ -8,11 +8,14 @@ def register(subparsers) -> None:
         "results", help="summarise traces written by 'hasbench run'",
         description="Load traces (directories or files) and print, per optimizer, the "
                     "number of seeds and the mean/median final regret; optionally the "
-                    "regret at given simulated times, or write the tidy table to CSV.")
+                    "regret at given simulated times, write the tidy table to CSV, or plot "
+                    "anytime curves.")
     p.add_argument("paths", nargs="+", help="trace directories or files")
     p.add_argument("--at", default=None, help="comma-separated simulated times (seconds) "
                    "at which to report the mean regret")
     p.add_argument("--csv", default=None, help="write the tidy incumbent table here")
+    p.add_argument("--plot", default=None, help="write an anytime plot (median regret vs "
+                   "simulated time, 25-75%% band over seeds) to this PNG/PDF/SVG file")
     p.set_defaults(func=run)
 
 
@@ -43,4 +46,8 @@ def run(args) -> int:
                                     hint="hasbench never overwrites your files")
         df.to_csv(path, index=False)
         print(f"wrote {path}")
+    if args.plot:
+        from ..results import plot_anytime
+
+        print(f"wrote {plot_anytime(df, args.plot)}")
     return 0
