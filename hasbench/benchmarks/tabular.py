@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, FidelityError, InvalidValueError, check_choice
+from ..spaces.base import _canonical_log
 from ..surrogates._hash import canonical_bits, row_hash
 from .base import Benchmark
 
@@ -89,6 +90,9 @@ class TabularBenchmark(Benchmark):
         drop = {f.name for f in self.space.fidelities if f.in_config}
         self._cols = np.array([i for i, n in enumerate(self.space.names) if n not in drop],
                               dtype=np.intp)
+        self._log_cols = [(j, self.space.kind(n) == "int") for j, n in enumerate(self.space.names)
+                          if self.space.kind(n) in ("float", "int") and j in set(self._cols)
+                          and bool(getattr(self.space.configspace[n], "log", False))]
         self._build_index()
         self._build_arrays()
         if self.max_epochs < fid.upper:
@@ -161,14 +165,17 @@ class TabularBenchmark(Benchmark):
         X = np.asarray(X, dtype=np.float64)
         rows = self._find(X)
         bad = rows < 0
-        if bad.any():
-            # canonicalise hand-typed values (log floats one ulp off) and retry
-            Xb = X[bad]
-            try:
-                Xc = self.space.encode(self.space.decode(Xb), validate=False)
-                rows[bad] = self._find(Xc)
-            except (ValueError, KeyError):
-                pass
+        if bad.any() and self._log_cols:
+            # canonicalise hand-typed values (log values one ulp off) and retry, vectorised
+            Xc = X[bad].copy()
+            for j, is_int in self._log_cols:
+                v = Xc[:, j]
+                ok = ~np.isnan(v)
+                if is_int:
+                    v[ok] = np.log(np.round(np.exp(v[ok])))
+                else:
+                    v[ok] = _canonical_log(v[ok])
+            rows[bad] = self._find(Xc)
             bad = rows < 0
         if bad.any() and missing == "raise":
             self._raise_missing(X, np.nonzero(bad)[0][0])
