@@ -455,6 +455,10 @@ def _plots(surrogate: CurveSurrogate, heldout, rep: dict[str, Any], folder: Path
     a, b = float(np.nanmin(yt["cum_time"])), float(np.nanmax(yt["cum_time"]))
     ax.plot([a, b], [a, b], "k--", lw=0.8)
     s = rep["metrics"]["cum_time"]["per_fidelity"][str(E)]
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_title(f"cum_time at epoch {E}: R² {_fmt(s['r2'])}")
     ax.set_xlabel("held-out seconds")
     ax.set_ylabel("surrogate seconds")
