@@ -170,9 +170,15 @@ def plot_anytime(df: pd.DataFrame, path: Any, title: str | None = None,
         ax.fill_between(g["time"], g["low"], g["high"], alpha=0.2, color=line.get_color(),
                         linewidth=0)
     ax.set_xscale("log")
-    pos = summ[["median", "low", "high"]].to_numpy()
-    if np.all(pos[np.isfinite(pos)] > 0):
+    vals = summ[["median", "low", "high"]].to_numpy()
+    vals = vals[np.isfinite(vals)]
+    if vals.size and np.all(vals > 0):
         ax.set_yscale("log")
+    elif vals.size and np.all(vals >= 0) and np.any(vals > 0):
+        # regret reaches exactly 0 (the best config was found): log scale above a floor
+        floor = max(float(vals[vals > 0].min()), 1e-4 * float(vals.max()))
+        ax.set_yscale("symlog", linthresh=floor)
+        ax.set_ylim(bottom=0)
     ax.set_xlabel("simulated wall-clock time (s)")
     ylabel = column
     if column == "regret":
