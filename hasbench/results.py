@@ -150,19 +150,20 @@ def anytime_summary(df: pd.DataFrame, n_points: int = 200, column: str = "regret
 
 
 def plot_anytime(df: pd.DataFrame, path: Any, title: str | None = None,
-                 column: str = "regret") -> Path:
+                 column: str = "regret", overwrite: bool = False) -> Path:
     """Plot median ``column`` (default regret) vs simulated time, one line per optimizer,
     with the 25-75% band over seeds; log-log axes. Writes ``path`` (PNG/PDF/SVG) and
-    returns it. Refuses to overwrite an existing file."""
+    returns it. Refuses to overwrite an existing file unless ``overwrite=True``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out = check_path("path", path)
-    if out.exists():
+    if out.exists() and not overwrite:
         raise InvalidValueError("path", str(out), "a path that does not exist yet",
-                                "plot_anytime", hint="hasbench never overwrites your files")
+                                "plot_anytime", hint="pass overwrite=True (CLI: --overwrite) "
+                                "to replace it")
     summ = anytime_summary(df, column=column)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for opt, g in summ.groupby("optimizer", sort=True):

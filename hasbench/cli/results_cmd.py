@@ -16,6 +16,8 @@ def register(subparsers) -> None:
     p.add_argument("--csv", default=None, help="write the tidy incumbent table here")
     p.add_argument("--plot", default=None, help="write an anytime plot (median regret vs "
                    "simulated time, 25-75%% band over seeds) to this PNG/PDF/SVG file")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --plot or "
+                   "--csv file")
     p.set_defaults(func=run)
 
 
@@ -41,7 +43,7 @@ def run(args) -> int:
         print(tab.unstack("time").to_string(float_format=lambda v: f"{v:.5g}"))
     if args.csv:
         path = check_path("--csv", args.csv)
-        if path.exists():
+        if path.exists() and not args.overwrite:
             raise InvalidValueError("--csv", str(path), "a path that does not exist yet",
                                     hint="hasbench never overwrites your files")
         df.to_csv(path, index=False)
@@ -49,5 +51,5 @@ def run(args) -> int:
     if args.plot:
         from ..results import plot_anytime
 
-        print(f"wrote {plot_anytime(df, args.plot)}")
+        print(f"wrote {plot_anytime(df, args.plot, overwrite=args.overwrite)}")
     return 0

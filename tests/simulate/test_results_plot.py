@@ -41,6 +41,9 @@ def test_plot_written_and_never_overwrites(runs, tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
     with pytest.raises(InvalidValueError, match="does not exist yet"):
         plot_anytime(df, out)
+    before = out.stat().st_mtime_ns
+    plot_anytime(df, out, overwrite=True)
+    assert out.stat().st_mtime_ns >= before
 
 
 def test_results_cli_plot(runs, tmp_path):
