@@ -343,8 +343,7 @@ class Space:
                     raise ConfigError(n, None, self._allowed(self._dims[self._index[n]]), where,
                                       hint="missing value of an active hyperparameter")
             try:
-                self.configspace.check_configuration(CS.Configuration(self.configspace,
-                                                                      values=out))
+                CS.Configuration(self.configspace, values=out).check_valid_configuration()
             except Exception as exc:
                 raise ConfigError("config", out, "a configuration allowed by the space's "
                                   "forbidden clauses", where, hint=str(exc)) from None
@@ -630,8 +629,8 @@ class Space:
                         X[r, self._index[n]] = INACTIVE
                 vals = {n: v for n, v in cfg.items() if n in active}
                 try:
-                    self.configspace.check_configuration(
-                        CS.Configuration(self.configspace, values=vals))
+                    CS.Configuration(self.configspace,
+                                     values=vals).check_valid_configuration()
                     break
                 except Exception:  # forbidden: redraw this row
                     X[r] = self.from_unit(rng.random((1, self.dim)))[0]
