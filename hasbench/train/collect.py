@@ -231,29 +231,13 @@ class _LocalExecutor:
             return
         from concurrent.futures import FIRST_COMPLETED, wait
 
-        it = iter(tasks)
-        pending = {}
-
-        def submit(items):
-            f = self.pool.submit(_worker_run, space_name, items, epochs, device, batched)
-            pending[f] = items
-
-        for _ in range(2 * self.workers):
-            items = next(it, None)
-            if items is None:
-                break
-            submit(items)
-        while pending:
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for f in done:
-                items = pending.pop(f)
-                nxt = next(it, None)
-                if nxt is not None:
-                    submit(nxt)
-                try:
-                    yield f.result()
-                except Exception as exc:
-                    yield _Failure(items, exc)
+        yield from _bounded_unordered(
+            tasks,
+            submit=lambda items: self.pool.submit(_worker_run, space_name, items, epochs,
+                                                  device, batched),
+            wait_done=lambda handles: wait(handles, return_when=FIRST_COMPLETED)[0],
+            result=lambda f: f.result(),
+            window=2 * self.workers)
 
     def close(self):
         if self.pool is not None:
@@ -263,6 +247,31 @@ class _LocalExecutor:
 
             torch.set_num_threads(self._old_threads)
             _WORKER.clear()
+
+
+def _bounded_unordered(tasks, submit, wait_done, result, window):
+    """Run ``tasks`` with at most ``window`` in flight; yield each result (or a
+    :class:`_Failure`) as it finishes. ``submit(items) -> handle``, ``wait_done(handles) ->
+    finished handles``, ``result(handle) -> value``: the process pool and Ray share this."""
+    it = iter(tasks)
+    pending = {}
+
+    def fill():
+        while len(pending) < window:
+            items = next(it, None)
+            if items is None:
+                return
+            pending[submit(items)] = items
+
+    fill()
+    while pending:
+        for handle in wait_done(list(pending)):
+            items = pending.pop(handle)
+            fill()
+            try:
+                yield result(handle)
+            except Exception as exc:
+                yield _Failure(items, exc)
 
 
 class _RayExecutor:
@@ -291,29 +300,13 @@ class _RayExecutor:
 
     def map_unordered(self, tasks, space_name, epochs, device, batched):
         ray = self.ray
-        it = iter(tasks)
-        pending = {}
-
-        def submit(items):
-            ref = self.remote.remote(space_name, items, epochs, device, batched, self.ds_ref,
-                                     self.threads)
-            pending[ref] = items
-
-        for _ in range(2 * self.workers):
-            items = next(it, None)
-            if items is None:
-                break
-            submit(items)
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            items = pending.pop(done[0])
-            nxt = next(it, None)
-            if nxt is not None:
-                submit(nxt)
-            try:
-                yield ray.get(done[0])
-            except Exception as exc:
-                yield _Failure(items, exc)
+        yield from _bounded_unordered(
+            tasks,
+            submit=lambda items: self.remote.remote(space_name, items, epochs, device, batched,
+                                                    self.ds_ref, self.threads),
+            wait_done=lambda handles: ray.wait(handles, num_returns=1)[0],
+            result=ray.get,
+            window=2 * self.workers)
 
     def close(self):
         if self.started:
