@@ -337,6 +337,16 @@ def _resize(x: np.ndarray, resolution: float) -> np.ndarray:
     return out.numpy()
 
 
+def as_dataset(dataset: Dataset | str, where: str) -> Dataset:
+    """A :class:`Dataset` as is, or a dataset name loaded with default options; anything
+    else raises :class:`~hasbench.errors.InvalidValueError` naming ``where``."""
+    if isinstance(dataset, str):
+        dataset = load_dataset(dataset)
+    if not isinstance(dataset, Dataset):
+        raise InvalidValueError("dataset", type(dataset).__name__, "a Dataset or a name", where)
+    return dataset
+
+
 def load_dataset(name: str = "digits", data_dir: str | os.PathLike | None = None,
                  split_seed: int = 0, resolution: float = 1.0, max_train: int | None = None,
                  max_valid: int | None = None, max_test: int | None = None) -> Dataset:

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from ..errors import InvalidValueError, check_int
 from ..spaces import Space, get_space
 from ..tables import DEFAULT_METRICS, Run
-from .datasets import Dataset, load_dataset
+from .datasets import Dataset, as_dataset
 from .models import HiaCNN, build_model, static_metrics
 from .trainer import resolve_device, train_config
 
@@ -300,10 +300,7 @@ def train_population(configs: Sequence[Mapping[str, Any]], seeds: Sequence[int],
     min_shared = check_int("min_shared", min_shared, 1, None, where)
     eval_batch_size = check_int("eval_batch_size", eval_batch_size, 1, None, where)
     dev = resolve_device(device)
-    if isinstance(dataset, str):
-        dataset = load_dataset(dataset)
-    if not isinstance(dataset, Dataset):
-        raise InvalidValueError("dataset", type(dataset).__name__, "a Dataset or a name", where)
+    dataset = as_dataset(dataset, where)
     if sp.name != "hia-cnn":
         return [train_config(c, sp, dataset, s, epochs, str(dev), eval_batch_size, num_threads)
                 for c, s in zip(configs, seeds, strict=True)]

@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from ..errors import InvalidValueError, check_choice, check_int
 from ..spaces import Space, get_space
 from ..tables import DEFAULT_METRICS, Run
-from .datasets import Dataset, load_dataset
+from .datasets import Dataset, as_dataset
 from .models import build_model, static_metrics
 
 __all__ = ["train_config", "resolve_device", "SUPPORTED_SPACES"]
@@ -201,10 +201,7 @@ def train_config(config: Mapping[str, Any], space: Space | str = "hia-cnn",
     if num_threads is not None:
         num_threads = check_int("num_threads", num_threads, 1, None, where)
     dev = resolve_device(device)
-    if isinstance(dataset, str):
-        dataset = load_dataset(dataset)
-    if not isinstance(dataset, Dataset):
-        raise InvalidValueError("dataset", type(dataset).__name__, "a Dataset or a name", where)
+    dataset = as_dataset(dataset, where)
 
     old_threads = torch.get_num_threads()
     if num_threads is not None and num_threads != old_threads:
