@@ -252,7 +252,7 @@ class CurveSurrogate:
             hi = np.concatenate([hi[:k], [mean_bounds[1]], hi[k:]])
         cats = (self.space.n_choices() * self.space.is_categorical())[self.search_cols]
         kind = self.model
-        if kind == "gp" and role in ("std", "static"):
+        if kind in ("gp", "mlp") and role in ("std", "static"):
             kind = "xgb"  # spreads and static metrics: trees are enough and much cheaper
         params = self._params(role)
         if kind == "gp" and role in self._kernel_cache:

@@ -139,13 +139,14 @@ def test_fit_quality_on_held_out_synthetic_configs(tmp_path):
 def test_other_backends_round_trip(model, syn_table, tmp_path):
     if model == "mlp":
         pytest.importorskip("torch")
-        params = {"epochs": 3, "hidden": [16], "std": {"epochs": 2}, "time": {"epochs": 5},
-                  "static": {"epochs": 5}}
+        params = {"epochs": 3, "hidden": [16], "members": 2,
+                  "time": {"epochs": 5, "hidden": [8], "members": 1}}
     else:
         params = None
     sur = fit_surrogate(syn_table, model=model, params=params, calibration_fraction=0.0)
     d = sur.save(tmp_path / f"{model}.surrogate")
-    assert all(p.suffix in (".npz", ".json") for p in d.iterdir())
+    # npz weights, JSON manifest; the MLP's spread and static models are trees (ubj.gz)
+    assert all(p.name.endswith((".npz", ".json", ".ubj.gz")) for p in d.iterdir())
     for p in d.glob("*.npz"):
         np.load(p, allow_pickle=False)
     back = CurveSurrogate.load(d)
@@ -204,3 +205,45 @@ def test_gp_backend_round_trip_and_quality(tmp_path):
                                        as_arrays=True)["valid_acc"]
     ok = np.isfinite(y)
     assert kendalltau(y[ok], p[ok])[0] > 0.5
+
+
+def test_oblique_xgb_features_follow_a_diagonal_boundary_and_round_trip(tmp_path):
+    """A cliff along x0 + x1 = 1 (like "learning rate too high for this depth") is one split
+    on the pairwise-sum feature; plain trees approximate it with a staircase."""
+    from hasbench.surrogates.backends import XGBRegressor, load_regressor
+
+    rng = np.random.default_rng(0)
+    F = np.column_stack([rng.random((600, 3)), rng.integers(1, 28, 600)]).astype(float)
+    y = (F[:, 0] + F[:, 1] > 1.0).astype(float)
+    Ft = np.column_stack([rng.random((400, 3)), rng.integers(1, 28, 400)]).astype(float)
+    yt = (Ft[:, 0] + Ft[:, 1] > 1.0).astype(float)
+    lo, hi = np.array([0, 0, 0, 1.0]), np.array([1, 1, 1, 27.0])
+    err = {}
+    for oblique in (False, True):
+        reg = XGBRegressor("mean", lo, hi, n_jobs=1, n_estimators=30, max_depth=2,
+                           learning_rate=0.3, oblique=oblique).fit(F, y)
+        err[oblique] = float(np.mean((reg.predict(Ft) - yt) ** 2))
+    assert err[True] < 0.5 * err[False], err
+    names = reg.save(tmp_path, "m")
+    back = load_regressor(tmp_path, "m", {**reg.meta(), "files": names})
+    np.testing.assert_allclose(back.predict(Ft), reg.predict(Ft), rtol=1e-6)
+
+
+def test_mlp_ensemble_members_are_averaged(syn_table):
+    pytest.importorskip("torch")
+    params = {"epochs": 20, "hidden": [16], "members": 3, "time": {"epochs": 5, "members": 1}}
+    sur = fit_surrogate(syn_table, model="mlp", params=params, calibration_fraction=0.0,
+                        metrics=["valid_acc"])
+    reg = sur._models["mean:valid_acc"]
+    assert len(reg.nets) == 3
+    X = syn_table.space.encode(syn_table.configs[:10])
+    from hasbench.surrogates.backends import MLPRegressor
+    F = sur.features(X, np.full(10, 27.0))
+    single = []
+    for layers in reg.nets:
+        one = MLPRegressor("mean", reg.scale_lo, reg.scale_hi, cats=reg.cats)
+        one.nets, one.y_mean, one.y_std, one.n_steps = [layers], reg.y_mean, reg.y_std, \
+            reg.n_steps
+        single.append(one.predict(F))
+    np.testing.assert_allclose(reg.predict(F), np.mean(single, axis=0), rtol=1e-5, atol=1e-6)
+    assert np.ptp(np.array(single), axis=0).max() > 0  # members differ (own seeds)
