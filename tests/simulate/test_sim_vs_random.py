@@ -38,12 +38,20 @@ def test_multi_fidelity_beats_random_search_synthetic(n_full):
 
 
 def test_multi_fidelity_beats_random_search_shipped():
+    """On the shipped surrogate, over 100 seeds (lock-step replay, a few seconds): random
+    search has a heavy tail of unlucky seeds, so 12 seeds were not enough to tell the methods
+    apart there (the first 12 happened to tie)."""
     from hasbench.benchmarks import load
+    from hasbench.simulate import simulate_many
 
     try:
         bench = load("digits-hia-cnn")
     except Exception as exc:  # data not built/shipped in this checkout
         pytest.skip(f"shipped surrogate benchmark digits-hia-cnn not available: {exc}")
-    m = _compare(bench, 10)
+    budget = 10 * mean_full_cost(bench) / 4
+    m = {n: float(np.mean([t.frame["incumbent"].iloc[-1] for t in
+                           simulate_many(bench, n, range(100), n_workers=4,
+                                         time_budget=budget)]))
+         for n in ("random", "hyperband", "bohb")}
     for name in ("hyperband", "bohb"):
         assert m[name] < m["random"], m
