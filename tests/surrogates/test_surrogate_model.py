@@ -139,8 +139,7 @@ def test_fit_quality_on_held_out_synthetic_configs(tmp_path):
 def test_other_backends_round_trip(model, syn_table, tmp_path):
     if model == "mlp":
         pytest.importorskip("torch")
-        params = {"epochs": 3, "hidden": [16], "members": 2,
-                  "time": {"epochs": 5, "hidden": [8], "members": 1}}
+        params = {"epochs": 3, "hidden": [16], "members": 2}
     else:
         params = None
     sur = fit_surrogate(syn_table, model=model, params=params, calibration_fraction=0.0)
@@ -231,7 +230,7 @@ def test_oblique_xgb_features_follow_a_diagonal_boundary_and_round_trip(tmp_path
 
 def test_mlp_ensemble_members_are_averaged(syn_table):
     pytest.importorskip("torch")
-    params = {"epochs": 20, "hidden": [16], "members": 3, "time": {"epochs": 5, "members": 1}}
+    params = {"epochs": 20, "hidden": [16], "members": 3}
     sur = fit_surrogate(syn_table, model="mlp", params=params, calibration_fraction=0.0,
                         metrics=["valid_acc"])
     reg = sur._models["mean:valid_acc"]
