@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-SUR = DATA / "digits-hia-cnn.surrogate"
 HELD = DATA / "digits-hia-cnn.heldout.h5"
-REPORT = DATA / "digits-hia-cnn.validation.json"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SUR.is_dir() and HELD.exists() and REPORT.exists()),
-                    reason="shipped surrogate, held-out table or report not present")
-def test_validate_reproduces_shipped_report(tmp_path):
+@pytest.mark.parametrize("name", ["digits-hia-cnn", "digits-hia-cnn-mlp"])
+def test_validate_reproduces_shipped_report(name, tmp_path):
+    SUR = DATA / f"{name}.surrogate"
+    REPORT = DATA / f"{name}.validation.json"
+    if not (SUR.is_dir() and HELD.exists() and REPORT.exists()):
+        pytest.skip(f"shipped surrogate {name}, held-out table or report not present")
     out = tmp_path / "rep"
     p = subprocess.run([sys.executable, "-m", "hasbench", "validate", str(SUR), "--table",
                         str(HELD), "--out", str(out)], capture_output=True, text=True,
