@@ -90,8 +90,9 @@ class TabularBenchmark(Benchmark):
         drop = {f.name for f in self.space.fidelities if f.in_config}
         self._cols = np.array([i for i, n in enumerate(self.space.names) if n not in drop],
                               dtype=np.intp)
+        searched = set(self._cols.tolist())
         self._log_cols = [(j, self.space.kind(n) == "int") for j, n in enumerate(self.space.names)
-                          if self.space.kind(n) in ("float", "int") and j in set(self._cols)
+                          if j in searched and self.space.kind(n) in ("float", "int")
                           and bool(getattr(self.space.configspace[n], "log", False))]
         self._build_index()
         self._build_arrays()

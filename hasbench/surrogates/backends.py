@@ -50,9 +50,10 @@ class Regressor:
         self.scale_hi = None if scale_hi is None else np.asarray(scale_hi, float)
 
     def _unit(self, F: np.ndarray) -> np.ndarray:
-        """Scale features to [0, 1] with the layout's bounds; inactive (NaN) -> -1."""
-        U = (F - self.scale_lo) / np.where(self.scale_hi > self.scale_lo,
-                                           self.scale_hi - self.scale_lo, 1.0)
+        """Scale the columns of ``F`` to [0, 1] with the layout's bounds of the first
+        ``F.shape[1]`` inputs; inactive (NaN) -> -1."""
+        lo, hi = self.scale_lo[:F.shape[1]], self.scale_hi[:F.shape[1]]
+        U = (F - lo) / np.where(hi > lo, hi - lo, 1.0)
         return np.where(np.isnan(U), -1.0, U)
 
     def fit(self, F: np.ndarray, y: np.ndarray, seed: int = 0) -> Regressor:
@@ -109,9 +110,7 @@ class XGBRegressor(Regressor):
         if not self.params.get("oblique") or self.scale_lo is None:
             return F
         k = F.shape[1] - 1 if self.role in ("mean", "std") else F.shape[1]
-        lo, hi = self.scale_lo[:k], self.scale_hi[:k]
-        U = (F[:, :k] - lo) / np.where(hi > lo, hi - lo, 1.0)
-        U = np.where(np.isnan(U), -1.0, U).astype(np.float32)
+        U = self._unit(F[:, :k]).astype(np.float32)
         i, j = np.triu_indices(k, 1)
         return np.hstack([F, U[:, i] + U[:, j], U[:, i] - U[:, j]])
 
@@ -242,8 +241,7 @@ class _CurveModel(Regressor):
     def _inputs(self, F):
         F = np.asarray(F, float)
         k = F.shape[1] - 1 if self._has_fid else F.shape[1]
-        lo, hi = self.scale_lo[:k], self.scale_hi[:k]
-        U = (F[:, :k] - lo) / np.where(hi > lo, hi - lo, 1.0)
+        U = self._unit(F[:, :k])
         cats = self.cats if self.cats is not None else np.zeros(k, np.int64)
         parts = []
         for j in range(k):
@@ -254,7 +252,7 @@ class _CurveModel(Regressor):
                 oh[np.nonzero(ok)[0], idx[ok]] = 1.0
                 parts.append(oh)
             else:
-                parts.append(np.where(np.isnan(U[:, [j]]), -1.0, U[:, [j]]))
+                parts.append(U[:, [j]])
         return np.hstack(parts) if parts else np.zeros((F.shape[0], 0))
 
     def _epoch_index(self, F):
