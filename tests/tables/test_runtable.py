@@ -39,8 +39,8 @@ def make_run(cfg, seed, n=5, rng=None, status="ok"):
 def test_round_trip_arrays_frame_and_provenance(tmp_path):
     cfgs = SPACE.sample(6, 0)
     runs = [make_run(c, s, n=3 + i % 4) for i, c in enumerate(cfgs) for s in (0, 1)]
-    t = write_table(tmp_path / "t.h5", SPACE, runs, max_epochs=8,
-                    provenance={"dataset": "digits", "device": "cpu"})
+    write_table(tmp_path / "t.h5", SPACE, runs, max_epochs=8,
+                provenance={"dataset": "digits", "device": "cpu"})
     t2 = RunTable.read(tmp_path / "t.h5")
     assert t2.n_configs == 6 and t2.n_runs == 12 and t2.max_epochs == 8
     assert t2.space is SPACE  # registered space reused
