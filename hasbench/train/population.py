@@ -69,7 +69,10 @@ class _WideHia:
         mods = list(models[0].features)
         conv_idx = [i for i, m in enumerate(mods) if isinstance(m, nn.Conv2d)]
         for ci in conv_idx:
-            w = torch.stack([m.features[ci].weight.detach() for m in models]).clone()
+            # stored as (K, F, kh, kw, C): the (K*F, C, kh, kw) view the convolution sees is
+            # then channels_last, so oneDNN does not reorder the weights at every call
+            w = torch.stack([m.features[ci].weight.detach() for m in models])
+            w = w.permute(0, 1, 3, 4, 2).contiguous()
             b = torch.stack([m.features[ci].bias.detach() for m in models]).clone()
             pad = mods[ci].padding[0]
             pool = ci + 2 < len(mods) and isinstance(mods[ci + 2], nn.MaxPool2d)
@@ -77,9 +80,17 @@ class _WideHia:
             self.pools.append(pool)
         lin = [i for i, m in enumerate(models[0].classifier) if isinstance(m, nn.Linear)]
         self.dense = []
-        for li in lin:
+        self.n_filters = int(self.convs[-1][0].shape[1])  # (K, F, kh, kw, C)
+        for j, li in enumerate(lin):
             w = torch.stack([m.classifier[li].weight.detach() for m in models]).clone()
             b = torch.stack([m.classifier[li].bias.detach() for m in models]).clone()
+            if j == 0:
+                # the feature map is flattened in channels_last (h, w, c) order here, not
+                # nn.Flatten's (c, h, w): permute the input columns to match (same function,
+                # and no layout-changing copies of activations and their gradients)
+                K, U, D = w.shape
+                w = (w.view(K, U, self.n_filters, D // self.n_filters).transpose(2, 3)
+                     .reshape(K, U, D).contiguous())
             self.dense.append((w.requires_grad_(), b.requires_grad_()))
 
     def params(self) -> list[torch.Tensor]:
@@ -106,12 +117,42 @@ class _WideHia:
         K, B = self.K, x.shape[0]
         h = x.contiguous(memory_format=torch.channels_last)  # much faster grouped convs
         for li, ((w, b, pad), pool) in enumerate(zip(self.convs, self.pools, strict=True)):
-            g = 1 if (shared and li == 0) else K
-            h = F.conv2d(h, w.flatten(0, 1), b.flatten(), padding=pad, groups=g)
-            h = self.act(h)
-            if pool:
+            w = w.flatten(0, 1).permute(0, 3, 1, 2)  # (K*F, C, kh, kw), channels_last
+            r = min(pad, h.shape[-1] - 1)
+            if r < pad:
+                # on a map of side S <= pad, only the central (2S-1)^2 taps ever meet an
+                # input pixel (the others see zero padding only): the same output and
+                # gradients from the smaller kernel, with ~(k / (2S-1))^2 fewer FLOPs
+                w = w[:, :, pad - r:pad + r + 1, pad - r:pad + r + 1]
+                pad = r
+            if shared and li == 0 and h.shape[1] == 1:
+                # One dense conv with K*F outputs on the common minibatch. oneDNN returns
+                # NCHW for a 1-channel input, and CPU max-pooling of NCHW small planes is
+                # ~20x slower than channels_last, so produce channels_last directly:
+                # 5x5 kernels as im2col + one GEMM, 3x3 kernels with a zero second input
+                # channel (zero weights: the same result); the faster of the two for each
+                # kernel size in a measurement on one CPU core.
+                Bh, _, H, W = h.shape
+                if w.shape[-1] >= 5:
+                    cols = F.unfold(h, w.shape[-1], padding=pad).transpose(1, 2)
+                    h = torch.addmm(b.flatten(), cols.reshape(Bh * H * W, -1),
+                                    w.flatten(1).t())
+                    h = h.view(Bh, H, W, -1).permute(0, 3, 1, 2)
+                else:
+                    h = torch.cat([h, torch.zeros_like(h)], 1).contiguous(
+                        memory_format=torch.channels_last)
+                    h = F.conv2d(h, torch.cat([w, torch.zeros_like(w)], 1), b.flatten(),
+                                 padding=pad)
+            else:
+                h = F.conv2d(h, w, b.flatten(), padding=pad, groups=1 if shared and li == 0
+                             else K)
+            if pool:  # pool first: the activations are monotone, so max(act) = act(max)
                 h = F.max_pool2d(h, 2)
-        h = h.reshape(B, K, -1).transpose(0, 1)  # (K, B, F*h*w), per-member flatten order
+            h = self.act(h)
+        # (B, K*F, h, w) channels_last -> (K, B, h*w*F): per member, (h, w, c) order
+        hh, ww = h.shape[-2:]
+        h = (h.permute(0, 2, 3, 1).reshape(B, hh * ww, K, self.n_filters)
+             .permute(2, 0, 1, 3).reshape(K, B, -1))
         for j, (w, b) in enumerate(self.dense):
             if drop is not None:
                 keep = 1.0 - drop.view(K, 1, 1)

@@ -93,6 +93,21 @@ def test_divergence_recorded_not_raised(tiny):
     assert r.epoch_time.shape == (4,) and np.isfinite(r.epoch_time).all()
 
 
+@pytest.mark.parametrize("space", ["hia-cnn", "zela2018"])
+def test_channels_last_on_cpu_same_curves(tiny, space):
+    # the layout is a speed choice only: same initialisation, data order and dropout stream
+    sp = get_space(space)
+    cfg = sp.sample(1, 5)[0]
+    a = train_config(cfg, sp, tiny, seed=3, epochs=2, device="cpu")
+    b = train_config(cfg, sp, tiny, seed=3, epochs=2, device="cpu",
+                     memory_format="channels_last")
+    for m in DEFAULT_METRICS:
+        np.testing.assert_allclose(a.metrics[m], b.metrics[m], rtol=1e-3, atol=1e-3)
+    assert a.static == b.static
+    with pytest.raises(InvalidValueError, match="memory_format.*channels_last"):
+        train_config(cfg, sp, tiny, seed=3, epochs=1, memory_format="nhwc")
+
+
 def test_trainer_rejects_bad_input(tiny):
     sp = get_space("hia-cnn")
     cfg = sp.default()
