@@ -44,6 +44,9 @@ class Regressor:
 
     def __init__(self, role: str = "mean", scale_lo: np.ndarray | None = None,
                  scale_hi: np.ndarray | None = None, **params: Any):
+        if self.role_defaults and role not in self.role_defaults:
+            raise InvalidValueError("role", role, sorted(self.role_defaults),
+                                    f"{type(self).__name__}")
         self.role = role
         self.params = {**self.role_defaults.get(role, {}), **params}
         self.scale_lo = None if scale_lo is None else np.asarray(scale_lo, float)

@@ -168,6 +168,12 @@ def test_bad_arguments_raise_named_errors(syn_table):
         CurveSurrogate("knn").fit(syn_table, metrics=["nope"])
     with pytest.raises(InvalidValueError):
         CurveSurrogate("knn").predict(np.zeros((1, 10)), np.ones(1), ["valid_acc"])
+    # the MLP backend models mean curves only (CurveSurrogate routes other roles to xgb);
+    # asking it directly for another role names the allowed one
+    from hasbench.surrogates.backends import make_regressor
+    with pytest.raises(InvalidValueError, match=r"'role'.*'time'.*\['mean'\]"):
+        make_regressor("mlp", "time", None, None)
+    assert make_regressor("xgb", "time", None, None).role == "time"
 
 
 def test_cli_fit_writes_loadable_surrogate(syn_table, tmp_path):
