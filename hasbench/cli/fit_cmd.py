@@ -27,6 +27,10 @@ def register(sub) -> None:
                    help="share of configs held out to calibrate predictive intervals (0-0.5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fit (default 0)")
     p.add_argument("--threads", type=int, default=None, help="XGBoost threads")
+    p.add_argument("--time-detrend", type=int, default=0, metavar="RUNS",
+                   help="remove slow machine-load drift from the epoch times: rolling-median "
+                        "window in runs of collection order (default 0: off; the shipped "
+                        "digits-hia-cnn surrogates use 256); see docs/surrogates.md")
     p.set_defaults(func=_fit)
 
 
@@ -48,7 +52,7 @@ def _fit(args) -> int:
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     sur = CurveSurrogate(args.model, params=params,
                          calibration_fraction=args.calibration_fraction, seed=args.seed,
-                         n_jobs=args.threads)
+                         n_jobs=args.threads, time_detrend=args.time_detrend)
     table = check_path("table", args.table, must_exist=True, where="hasbench fit")
     sur.fit(table, metrics=metrics)
     d = sur.save(out)

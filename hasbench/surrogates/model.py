@@ -179,6 +179,17 @@ class CurveSurrogate:
         Fit loss means on ``log(loss + 1e-4)`` (default): losses are positive and
         heavy-tailed, and a squared error on the raw scale is dominated by a few runs near
         divergence.
+    time_detrend : int
+        Remove slow machine-load drift from the measured epoch times before the runtime
+        model is fitted (0, the default, disables it). Wall-clock times of runs collected on
+        a shared machine carry a multiplicative load factor that changes over the
+        collection; with ``time_detrend = W`` each run's log mean epoch time is corrected by
+        the centred rolling median, over ``W`` runs in table (= commit) order, of its
+        residual against an out-of-fold (4 folds of configs) config-level runtime model,
+        re-centred on the median so the runtime level stays that of a typical run of the
+        table. Assumes the table's run order is the order of collection (true for
+        ``hasbench collect``; an imported table in arbitrary order gains nothing from it).
+        The estimated factors are summarised in the manifest (``time_detrend``).
 
     Examples
     --------
@@ -190,7 +201,7 @@ class CurveSurrogate:
     def __init__(self, model: str = "xgb", params: dict[str, Any] | None = None,
                  calibration_fraction: float = 0.2, loss_cap_quantile: float = 0.99,
                  seed: int = 0, n_jobs: int | None = None, acc_transform: str = "none",
-                 loss_transform: str = "log"):
+                 loss_transform: str = "log", time_detrend: int = 0):
         self.model = check_choice("model", model, list(BACKENDS), "CurveSurrogate",
                                   unknown=True)
         if params is not None and not isinstance(params, dict):
@@ -207,6 +218,8 @@ class CurveSurrogate:
                                           "CurveSurrogate")
         self.loss_transform = check_choice("loss_transform", loss_transform, ["none", "log"],
                                            "CurveSurrogate")
+        self.time_detrend = check_int("time_detrend", time_detrend, 0, None, "CurveSurrogate")
+        self.time_detrend_info: dict[str, Any] | None = None
         self._fitted = False
         self.path: Path | None = None
 
@@ -270,6 +283,39 @@ class CurveSurrogate:
                 role not in self._kernel_cache:
             self._kernel_cache[role] = reg.kernel_params()
         return reg
+
+    def _detrend_time(self, Xs: np.ndarray, rc: np.ndarray, lrun: np.ndarray,
+                      C: int) -> np.ndarray:
+        """Log run times with the slow load drift removed (see ``time_detrend``)."""
+        import pandas as pd
+
+        W = self.time_detrend
+        n = lrun.size
+        if n < max(2 * W, 40):
+            raise InvalidValueError("time_detrend", W, f"a window of at most {n // 2} runs "
+                                    f"(this table has {n} timed runs), or 0",
+                                    "CurveSurrogate.fit")
+        cnt = np.bincount(rc, minlength=C)
+        cfg_mean = np.bincount(rc, weights=lrun, minlength=C) / np.maximum(cnt, 1)
+        has = np.nonzero(cnt > 0)[0]
+        fold = np.random.default_rng(self.seed + 1).permutation(has.size) % 4
+        pred = np.full(C, np.nan)
+        for k in range(4):
+            tr, te = has[fold != k], has[fold == k]
+            reg = self._new("time").fit(Xs[tr][:, self.search_cols], cfg_mean[tr], self.seed)
+            pred[te] = reg.predict(Xs[te][:, self.search_cols])
+        resid = lrun - pred[rc]
+        g = (pd.Series(resid).rolling(W, center=True, min_periods=max(1, W // 4)).median()
+             .to_numpy(dtype=float, copy=True))
+        g = g - np.median(g)
+        self.time_detrend_info = {
+            "window_runs": W, "n_runs": int(n),
+            "factor_quantiles": {str(q): round(float(np.exp(np.quantile(g, q))), 4)
+                                 for q in (0.0, 0.05, 0.5, 0.95, 1.0)},
+            "residual_sd_before": round(float(np.std(resid)), 4),
+            "residual_sd_after": round(float(np.std(resid - g)), 4)}
+        log.info("time_detrend: load factors %s", self.time_detrend_info["factor_quantiles"])
+        return lrun - g
 
     # ------------------------------------------------------------------ fitting
     def fit(self, table, metrics: Sequence[str] | None = None,
@@ -428,8 +474,11 @@ class CurveSurrogate:
             et_rec = np.where(after, np.nan, et)
             mean_t = np.nanmean(et_rec, axis=1)
         okt = np.isfinite(mean_t) & (mean_t > 0)
+        lrun = np.log(mean_t[okt])
+        if self.time_detrend > 0:
+            lrun = self._detrend_time(Xs, rc[okt], lrun, C)
         LT = np.full((C, S), np.nan)
-        LT[rc[okt], rs[okt]] = np.log(mean_t[okt])
+        LT[rc[okt], rs[okt]] = lrun
         with np.errstate(invalid="ignore"):
             # log of the arithmetic seed mean (what a seed-mean query should return)
             lt_mean = np.log(np.nanmean(np.exp(LT), axis=1))
@@ -685,6 +734,7 @@ class CurveSurrogate:
             "calibration_fraction": self.calibration_fraction,
             "loss_cap_quantile": self.loss_cap_quantile, "seed": self.seed,
             "acc_transform": self.acc_transform, "loss_transform": self.loss_transform,
+            "time_detrend": self.time_detrend, "time_detrend_info": self.time_detrend_info,
             "epoch_clip": self.epoch_clip, "epoch_clip_mean": self.epoch_clip_mean,
             "space": self.space.to_dict(),
             "metrics": self.metrics, "static": self.static_names,
@@ -778,7 +828,9 @@ class CurveSurrogate:
         obj = cls(man["model"], man.get("params"), man.get("calibration_fraction", 0.0),
                   man.get("loss_cap_quantile", 0.99), man.get("seed", 0),
                   acc_transform=man.get("acc_transform", "none"),
-                  loss_transform=man.get("loss_transform", "none"))
+                  loss_transform=man.get("loss_transform", "none"),
+                  time_detrend=man.get("time_detrend", 0))
+        obj.time_detrend_info = man.get("time_detrend_info")
         space = Space.from_json(man["space"])
         try:
             from ..spaces import get_space

@@ -252,3 +252,51 @@ def test_mlp_ensemble_members_are_averaged(syn_table):
         single.append(one.predict(F))
     np.testing.assert_allclose(reg.predict(F), np.mean(single, axis=0), rtol=1e-5, atol=1e-6)
     assert np.ptp(np.array(single), axis=0).max() > 0  # members differ (own seeds)
+
+
+def test_time_detrend_removes_load_drift_in_collection_order(tmp_path):
+    # real synthetic runs, then a machine-load episode: runs 200-399 (in commit order) took
+    # 1.6x as long. Detrending must recover the undisturbed runtime level of those configs.
+    import dataclasses
+
+    from hasbench.surrogates.testing import synthetic_runs
+    from hasbench.tables import config_id, write_table
+
+    runs = synthetic_runs("hia-cnn", 300, (0, 1), rng=4)
+    slowed = np.zeros(len(runs), bool)
+    slowed[200:400] = True
+    table = write_table(tmp_path / "load.h5", "hia-cnn", [
+        dataclasses.replace(r, epoch_time=np.asarray(r.epoch_time) * (1.6 if sl else 1.0))
+        for r, sl in zip(runs, slowed, strict=True)], max_epochs=27)
+    # undisturbed truth per config: log of the seed-mean total time; which configs were hit
+    tot: dict[str, list[float]] = {}
+    hit_ids = set()
+    for r, sl in zip(runs, slowed, strict=True):
+        cid = config_id(table.space.validate(r.config))
+        tot.setdefault(cid, []).append(float(np.sum(r.epoch_time)))
+        if sl:
+            hit_ids.add(cid)
+    y = np.log([np.mean(tot[c]) for c in table.config_ids])
+    hit = np.array([c in hit_ids for c in table.config_ids])
+    assert 90 <= hit.sum() <= 110
+    params = {"time": {"n_estimators": 200, "learning_rate": 0.1}}
+    errs = {}
+    for w in (0, 60):
+        sur = CurveSurrogate("xgb", params=params, n_jobs=1, calibration_fraction=0.0,
+                             time_detrend=w).fit(table.path, metrics=["valid_acc"])
+        pred = sur.predict(table.X, np.full(table.n_configs, 27.0), ["cum_time"])["cum_time"]
+        errs[w] = np.log(pred) - y
+    assert errs[0][hit].mean() > 0.2  # the plain fit learns the slowdown
+    assert abs(errs[60][hit].mean()) < 0.5 * errs[0][hit].mean()
+    assert np.sqrt(np.mean(errs[60] ** 2)) < np.sqrt(np.mean(errs[0] ** 2))
+    info = sur.time_detrend_info
+    assert info["window_runs"] == 60 and 1.3 < info["factor_quantiles"]["1.0"] < 1.9
+    assert info["residual_sd_after"] < info["residual_sd_before"]
+    # saved and loaded with the surrogate
+    sur.save(tmp_path / "det.surrogate")
+    back = CurveSurrogate.load(tmp_path / "det.surrogate")
+    assert back.time_detrend == 60 and back.time_detrend_info == info
+    with pytest.raises(InvalidValueError, match="time_detrend"):
+        CurveSurrogate("xgb", time_detrend=-1)
+    with pytest.raises(InvalidValueError, match="time_detrend"):
+        CurveSurrogate("xgb", time_detrend=400, n_jobs=1).fit(table.path, metrics=["valid_acc"])
