@@ -19,7 +19,9 @@ def register(sub) -> None:
                         "configs)")
     p.add_argument("--out", required=True, help="output folder (must not exist or be empty)")
     p.add_argument("--params", default=None,
-                   help='backend parameters as JSON, e.g. \'{"n_estimators": 300, '
+                   help='backend parameters as JSON: top-level keys and a "mean" block '
+                        'go to the per-metric mean models, "std", "time" and "static" blocks '
+                        'to those models, e.g. \'{"mean": {"max_depth": 8}, '
                         '"std": {"max_depth": 3}}\'')
     p.add_argument("--metrics", default=None,
                    help="comma-separated per-epoch metrics to model (default: all)")
@@ -31,6 +33,10 @@ def register(sub) -> None:
                    help="remove slow machine-load drift from the epoch times: rolling-median "
                         "window in runs of collection order (default 0: off; the shipped "
                         "digits-hia-cnn surrogates use 256); see docs/surrogates.md")
+    p.add_argument("--time-detrend-level", type=float, default=0.1, metavar="Q",
+                   help="with --time-detrend: quantile of the estimated load factors that "
+                        "the runtimes are expressed at (default 0.1, near the quietest "
+                        "stretch of the collection; 0.5: a typical run of the table)")
     p.set_defaults(func=_fit)
 
 
@@ -52,7 +58,8 @@ def _fit(args) -> int:
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     sur = CurveSurrogate(args.model, params=params,
                          calibration_fraction=args.calibration_fraction, seed=args.seed,
-                         n_jobs=args.threads, time_detrend=args.time_detrend)
+                         n_jobs=args.threads, time_detrend=args.time_detrend,
+                         time_detrend_level=args.time_detrend_level)
     table = check_path("table", args.table, must_exist=True, where="hasbench fit")
     sur.fit(table, metrics=metrics)
     d = sur.save(out)

@@ -289,14 +289,41 @@ def test_time_detrend_removes_load_drift_in_collection_order(tmp_path):
     assert errs[0][hit].mean() > 0.2  # the plain fit learns the slowdown
     assert abs(errs[60][hit].mean()) < 0.5 * errs[0][hit].mean()
     assert np.sqrt(np.mean(errs[60] ** 2)) < np.sqrt(np.mean(errs[0] ** 2))
+    # the default level (a low quantile of the load factors) is the undisturbed machine
+    assert abs(errs[60][~hit].mean()) < 0.1
     info = sur.time_detrend_info
+    assert info["level_quantile"] == 0.1
+    # level 0.9 falls inside the slow episode: every runtime is expressed at that load
+    slow = CurveSurrogate("xgb", params=params, n_jobs=1, calibration_fraction=0.0,
+                          time_detrend=60, time_detrend_level=0.9).fit(
+        table.path, metrics=["valid_acc"])
+    pred = slow.predict(table.X, np.full(table.n_configs, 27.0), ["cum_time"])["cum_time"]
+    assert abs((np.log(pred) - y).mean() - np.log(1.6)) < 0.15
     assert info["window_runs"] == 60 and 1.3 < info["factor_quantiles"]["1.0"] < 1.9
     assert info["residual_sd_after"] < info["residual_sd_before"]
     # saved and loaded with the surrogate
     sur.save(tmp_path / "det.surrogate")
     back = CurveSurrogate.load(tmp_path / "det.surrogate")
     assert back.time_detrend == 60 and back.time_detrend_info == info
+    assert back.time_detrend_level == 0.1
     with pytest.raises(InvalidValueError, match="time_detrend"):
         CurveSurrogate("xgb", time_detrend=-1)
+    with pytest.raises(InvalidValueError, match="time_detrend_level.*1.5"):
+        CurveSurrogate("xgb", time_detrend=60, time_detrend_level=1.5)
     with pytest.raises(InvalidValueError, match="time_detrend"):
         CurveSurrogate("xgb", time_detrend=400, n_jobs=1).fit(table.path, metrics=["valid_acc"])
+
+
+def test_role_params_reach_their_models(syn_table):
+    # {"mean": {...}} is a role block like "std"/"time"; top-level keys also go to "mean"
+    sur = CurveSurrogate("xgb", n_jobs=1, calibration_fraction=0.0, params={
+        "learning_rate": 0.3, "mean": {"n_estimators": 7, "max_depth": 2},
+        "time": {"n_estimators": 5}}).fit(syn_table, metrics=["valid_acc"])
+    mean = sur._models["mean:valid_acc"]
+    assert mean.booster.num_boosted_rounds() == 7
+    assert mean.params["learning_rate"] == 0.3 and "mean" not in mean.params
+    depth = mean.booster.trees_to_dataframe().groupby("Tree")["ID"].count()
+    assert depth.max() <= 7  # depth 2: at most 3 splits + 4 leaves per tree
+    assert sur._models["time"].booster.num_boosted_rounds() == 5
+    with pytest.raises(InvalidValueError, match=r"params\['time'\].*dict"):
+        CurveSurrogate("xgb", params={"time": 3})
