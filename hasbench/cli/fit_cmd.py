@@ -33,6 +33,9 @@ def register(sub) -> None:
                    help="remove slow machine-load drift from the epoch times: rolling-median "
                         "window in runs of collection order (default 0: off; the shipped "
                         "digits-hia-cnn surrogates use 256); see docs/surrogates.md")
+    p.add_argument("--acc-transform", default="logit", metavar="{logit,none}",
+                   help="scale the accuracy means are fitted on (default logit: spreads "
+                        "the crowded top of the range; see docs/surrogates.md)")
     p.add_argument("--time-detrend-level", type=float, default=0.1, metavar="Q",
                    help="with --time-detrend: quantile of the estimated load factors that "
                         "the runtimes are expressed at (default 0.1, near the quietest "
@@ -59,7 +62,8 @@ def _fit(args) -> int:
     sur = CurveSurrogate(args.model, params=params,
                          calibration_fraction=args.calibration_fraction, seed=args.seed,
                          n_jobs=args.threads, time_detrend=args.time_detrend,
-                         time_detrend_level=args.time_detrend_level)
+                         time_detrend_level=args.time_detrend_level,
+                         acc_transform=args.acc_transform)
     table = check_path("table", args.table, must_exist=True, where="hasbench fit")
     sur.fit(table, metrics=metrics)
     d = sur.save(out)

@@ -172,9 +172,15 @@ class CurveSurrogate:
         Seed of the backends and of the calibration split.
     n_jobs : int, optional
         Threads for XGBoost (default: XGBoost's choice).
-    acc_transform : {"none", "logit"}
-        Fit accuracy means on the logit scale (``logit(clip(acc, 1e-3, 1 - 1e-3))``) and map
-        predictions back; spreads the crowded top of the accuracy range.
+    acc_transform : {"logit", "none"}
+        Fit accuracy means on the logit scale (``logit(clip(acc, 1e-3, 1 - 1e-3))``, the
+        default) and map predictions back. The logit spreads the crowded top of the
+        accuracy range, where the configs an optimizer must tell apart sit (0.95 vs 0.98
+        is a 2.6x difference in error), so a squared error on that scale weighs their order
+        as much as the distance to the chance-level cliff. On the shipped digits-hia-cnn
+        table it raised held-out final valid_acc Kendall tau from 0.761 to 0.791 (XGBoost)
+        and from 0.835 to 0.867 (MLP), with R² equal or better (docs/surrogates.md).
+        Surrogates saved before it was the default keep ``"none"`` (their manifest says so).
     loss_transform : {"log", "none"}
         Fit loss means on ``log(loss + 1e-4)`` (default): losses are positive and
         heavy-tailed, and a squared error on the raw scale is dominated by a few runs near
@@ -208,7 +214,7 @@ class CurveSurrogate:
 
     def __init__(self, model: str = "xgb", params: dict[str, Any] | None = None,
                  calibration_fraction: float = 0.2, loss_cap_quantile: float = 0.99,
-                 seed: int = 0, n_jobs: int | None = None, acc_transform: str = "none",
+                 seed: int = 0, n_jobs: int | None = None, acc_transform: str = "logit",
                  loss_transform: str = "log", time_detrend: int = 0,
                  time_detrend_level: float = 0.1):
         self.model = check_choice("model", model, list(BACKENDS), "CurveSurrogate",
@@ -228,7 +234,7 @@ class CurveSurrogate:
                                              "CurveSurrogate")
         self.seed = check_int("seed", seed, 0, None, "CurveSurrogate")
         self.n_jobs = n_jobs
-        self.acc_transform = check_choice("acc_transform", acc_transform, ["none", "logit"],
+        self.acc_transform = check_choice("acc_transform", acc_transform, ["logit", "none"],
                                           "CurveSurrogate")
         self.loss_transform = check_choice("loss_transform", loss_transform, ["none", "log"],
                                            "CurveSurrogate")

@@ -179,11 +179,17 @@ def test_bad_arguments_raise_named_errors(syn_table):
 def test_cli_fit_writes_loadable_surrogate(syn_table, tmp_path):
     out = tmp_path / "cli.surrogate"
     r = subprocess.run([sys.executable, "-m", "hasbench", "fit", str(syn_table.path),
-                        "--model", "knn", "--out", str(out)], capture_output=True, text=True,
-                       timeout=300)
+                        "--model", "knn", "--acc-transform", "none", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     b = SurrogateBenchmark(out)
     assert b.query(syn_table.configs[:2], fidelity=3, metrics="valid_acc").shape == (2, 2)
+    assert CurveSurrogate.load(out).acc_transform == "none"
+    r = subprocess.run([sys.executable, "-m", "hasbench", "fit", str(syn_table.path),
+                        "--acc-transform", "probit", "--out", str(tmp_path / "y")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "acc_transform" in r.stderr and "probit" in r.stderr
+    assert not (tmp_path / "y").exists()
     r = subprocess.run([sys.executable, "-m", "hasbench", "fit", str(syn_table.path),
                         "--model", "nope", "--out", str(tmp_path / "x")],
                        capture_output=True, text=True, timeout=300)
@@ -327,3 +333,27 @@ def test_role_params_reach_their_models(syn_table):
     assert sur._models["time"].booster.num_boosted_rounds() == 5
     with pytest.raises(InvalidValueError, match=r"params\['time'\].*dict"):
         CurveSurrogate("xgb", params={"time": 3})
+
+
+def test_accuracy_means_on_logit_scale_by_default(syn_surrogate, tmp_path):
+    import json
+    import shutil
+
+    assert syn_surrogate.acc_transform == "logit"
+    man = json.loads((syn_surrogate.path / "manifest.json").read_text())
+    assert man["acc_transform"] == "logit"
+    X = syn_surrogate.space.sample_array(40, 3)
+    f = np.full(40, 27.0)
+    new = syn_surrogate.predict(X, f, ["valid_acc"])["valid_acc"]
+    assert ((new > 0) & (new < 1)).all()
+    # a manifest written before the default changed has no key: it loads as "none" (its
+    # mean models were fitted on raw accuracies), so the same files answer differently
+    old = tmp_path / "old.surrogate"
+    shutil.copytree(syn_surrogate.path, old)
+    man.pop("acc_transform")
+    (old / "manifest.json").write_text(json.dumps(man))
+    back = CurveSurrogate.load(old)
+    assert back.acc_transform == "none"
+    assert not np.allclose(back.predict(X, f, ["valid_acc"])["valid_acc"], new)
+    with pytest.raises(InvalidValueError, match="acc_transform.*probit"):
+        CurveSurrogate("xgb", acc_transform="probit")
