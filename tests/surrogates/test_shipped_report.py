@@ -13,6 +13,44 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 HELD = DATA / "digits-hia-cnn.heldout.h5"
 
 
+def _differences(new, old, path="", rel=1e-6):
+    """Paths where two JSON trees differ: missing/extra keys, other types or values.
+
+    Floats agree within ``rel`` (relative) so a different CPU's last-bit rounding in the model
+    predictions does not count as a different report; everything else must be equal.
+    """
+    if isinstance(new, dict) and isinstance(old, dict):
+        out = [f"{path}/{k}: only in the new report" for k in sorted(set(new) - set(old))]
+        out += [f"{path}/{k}: only in the shipped report" for k in sorted(set(old) - set(new))]
+        for k in sorted(set(new) & set(old)):
+            out += _differences(new[k], old[k], f"{path}/{k}", rel)
+        return out
+    if isinstance(new, list) and isinstance(old, list):
+        if len(new) != len(old):
+            return [f"{path}: length {len(new)} != {len(old)}"]
+        return [d for i, (a, b) in enumerate(zip(new, old))
+                for d in _differences(a, b, f"{path}[{i}]", rel)]
+    num = (int, float)
+    if (isinstance(new, num) and isinstance(old, num) and not isinstance(new, bool)
+            and not isinstance(old, bool)):
+        if new == pytest.approx(old, rel=rel, abs=1e-12, nan_ok=True):
+            return []
+        return [f"{path}: {new!r} != shipped {old!r}"]
+    return [] if new == old else [f"{path}: {new!r} != shipped {old!r}"]
+
+
+def test_differences_finds_what_changed():
+    old = {"a": {"r2": 0.9, "tau": 0.8}, "b": [1, 2], "c": "x"}
+    assert _differences(old, old) == []
+    assert _differences({"a": {"r2": 0.9 * (1 + 1e-9), "tau": 0.8}, "b": [1, 2], "c": "x"},
+                        old) == []
+    new = {"a": {"r2": 0.91, "tau": 0.8, "extra": 1}, "b": [1, 3], "c": "y"}
+    assert _differences(new, old) == ["/a/extra: only in the new report",
+                                      "/a/r2: 0.91 != shipped 0.9", "/b[1]: 3 != shipped 2",
+                                      "/c: 'y' != shipped 'x'"]
+    assert _differences({"a": {}}, {"a": {"k": 1}}) == ["/a/k: only in the shipped report"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["digits-hia-cnn", "digits-hia-cnn-mlp"])
 def test_validate_reproduces_shipped_report(name, tmp_path):
@@ -27,9 +65,12 @@ def test_validate_reproduces_shipped_report(name, tmp_path):
     assert p.returncode == 0, p.stderr
     new = json.loads(out.with_suffix(".json").read_text())
     old = json.loads(REPORT.read_text())
+    diffs = []
     for key in ("metrics", "coverage", "top_k", "optimizer_ranking", "targets",
                 "training_table"):
-        assert new[key] == old[key], key
+        diffs += _differences(new[key], old[key], key)
+    assert not diffs, (f"{len(diffs)} differences from the shipped report (regenerate it with "
+                       f"the command in {REPORT.name}):\n" + "\n".join(diffs[:20]))
     # same held-out file (by content hash), whatever path it was given by
     new["heldout"].pop("path")
     old["heldout"].pop("path")
