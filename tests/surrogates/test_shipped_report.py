@@ -28,7 +28,7 @@ def _differences(new, old, path="", rel=1e-6):
     if isinstance(new, list) and isinstance(old, list):
         if len(new) != len(old):
             return [f"{path}: length {len(new)} != {len(old)}"]
-        return [d for i, (a, b) in enumerate(zip(new, old))
+        return [d for i, (a, b) in enumerate(zip(new, old, strict=True))
                 for d in _differences(a, b, f"{path}[{i}]", rel)]
     num = (int, float)
     if (isinstance(new, num) and isinstance(old, num) and not isinstance(new, bool)
