@@ -63,7 +63,9 @@ def load(name_or_path: Any, kind: str | None = None, **kwargs: Any):
         (``.h5``), a surrogate folder (with ``manifest.json``), or, with
         ``kind="synthetic"``, a space name.
     kind : {"surrogate", "table", "synthetic"}, optional
-        Default: ``"surrogate"`` for names; for paths, what the path is.
+        Default: for names, ``"surrogate"`` when a surrogate of that name is shipped, else
+        ``"table"`` (e.g. ``"digits-zela2018"``, shipped as a run table only); for paths,
+        what the path is.
     **kwargs
         Passed on: :class:`TabularBenchmark` (``fallback="surrogate"``, ``surrogate``),
         :class:`SurrogateBenchmark` (``verify_table``), ``SyntheticBenchmark`` (``seed`` ...).
@@ -112,9 +114,11 @@ def load(name_or_path: Any, kind: str | None = None, **kwargs: Any):
                                     "kind='table'", where)
         return TabularBenchmark(p, **kwargs)
     name = str(name_or_path)
-    kind = kind or "surrogate"
     d = data_dir()
     avail = list_benchmarks(d)
+    any_kind = kind is None
+    if any_kind:  # a shipped surrogate when there is one, else a shipped table
+        kind = "table" if avail.get(name) == ["table"] else "surrogate"
     if kind == "surrogate":
         p = d / f"{name}.surrogate"
         if (p / "manifest.json").is_file():
@@ -127,7 +131,8 @@ def load(name_or_path: Any, kind: str | None = None, **kwargs: Any):
                 if (sp / "manifest.json").is_file():
                     kwargs["surrogate"] = sp
             return TabularBenchmark(p, name=name, **kwargs)
-    have = sorted(n for n, kinds in avail.items() if kind in kinds)
+    have = sorted(n for n, kinds in avail.items() if any_kind or kind in kinds)
     hint = f"benchmarks in {d}: " + (", ".join(f"{n} ({'/'.join(k)})"
                                               for n, k in avail.items()) or "none")
-    raise UnknownNameError(f"{kind} benchmark", name, have, where, hint=hint)
+    raise UnknownNameError("benchmark" if any_kind else f"{kind} benchmark", name, have, where,
+                           hint=hint)

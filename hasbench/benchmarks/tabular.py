@@ -215,7 +215,8 @@ class TabularBenchmark(Benchmark):
             "config", cfg, f"a config of the run table ({self.table.n_configs} configs)",
             f"{self.name}.query, row {r}",
             hint=f"nearest table configs: {shown}. Pass fallback='surrogate' to answer "
-                 "configs outside the table from a surrogate",
+                 "configs outside the table from a surrogate (hasbench run: --benchmark "
+                 f"table:{self.name})",
             nearest=near, row=int(r))
 
     # ------------------------------------------------------------------ query

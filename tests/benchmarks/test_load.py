@@ -59,5 +59,18 @@ def test_load_errors_list_available(data_dir):
         hasbench.load(42)
     (data_dir / "mybench.surrogate" / "manifest.json").unlink()
     with pytest.raises(UnknownNameError) as ei:
-        hasbench.load("mybench")
+        hasbench.load("mybench", kind="surrogate")
+    assert "unknown surrogate benchmark 'mybench'" in str(ei.value)
     assert "mybench (table)" in str(ei.value)
+
+
+def test_name_with_only_a_table_loads_the_table(data_dir, syn_table):
+    # like the shipped digits-zela2018 and fmnist-hia-cnn: a run table, no surrogate
+    shutil.rmtree(data_dir / "mybench.surrogate")
+    b = hasbench.load("mybench")
+    assert isinstance(b, TabularBenchmark) and b.name == "mybench"
+    q = b.query(syn_table.configs[:2], fidelity=3, metrics="valid_acc", as_arrays=True)
+    assert np.isfinite(q["valid_acc"]).all()
+    with pytest.raises(UnknownNameError) as ei:  # no kind given: every name is offered
+        hasbench.load("mybenc")
+    assert "unknown benchmark 'mybenc'" in str(ei.value) and "mybench" in str(ei.value)

@@ -24,3 +24,38 @@ def test_processes_after_xgboost_in_parent_do_not_hang(syn_surrogate, tmp_path):
         pytest.fail("hasbench run --processes 2 hung (fork after multi-threaded XGBoost?)")
     assert p.returncode == 0, p.stderr
     assert len(list((tmp_path / "runs").glob("seed-*"))) == 4
+
+
+def test_table_spec_is_resolved_once_and_sent_whole(syn_table, syn_surrogate, tmp_path,
+                                                    monkeypatch):
+    """`table:<name>` (a run table answering missing configs from a surrogate) is resolved
+    once per process and table file, and worker processes get the object rather than
+    re-resolving the name (which fits the fallback surrogate when none is saved)."""
+    import os as _os
+    import shutil
+
+    import pandas as pd
+
+    from hasbench.benchmarks import TabularBenchmark
+    from hasbench.simulate import replay_many, resolve_benchmark
+
+    d = tmp_path / "data"
+    d.mkdir()
+    shutil.copy(syn_table.path, d / "mybench.h5")
+    syn_surrogate.save(d / "mybench.surrogate")
+    monkeypatch.setenv("HASBENCH_DATA", str(d))
+    a = resolve_benchmark("table:mybench")
+    assert isinstance(a, TabularBenchmark) and a.fallback == "surrogate"
+    assert resolve_benchmark("table:mybench") is a
+    st = (d / "mybench.h5").stat()
+    _os.utime(d / "mybench.h5", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert resolve_benchmark("table:mybench") is not a  # the file changed: resolved anew
+
+    kw = dict(n_workers=2, max_evaluations=12, progress=False)
+    one = replay_many("table:mybench", "random", "0-3", tmp_path / "p1", processes=1, **kw)
+    two = replay_many("table:mybench", "random", "0-3", tmp_path / "p2", processes=2, **kw)
+    for p, q in zip(one, two, strict=True):
+        f1, f2 = (pd.read_parquet(x) if x.suffix == ".parquet" else pd.read_csv(x)
+                  for x in (p, q))
+        pd.testing.assert_frame_equal(f1, f2)
+        assert len(f1) == 12
