@@ -72,3 +72,13 @@ def test_import_without_torch():
 @pytest.mark.parametrize("bad", [["spaces"], ["table"]])
 def test_missing_action_is_usage_error(bad):
     hb(*bad, check_rc=2)
+
+
+def test_closed_stdout_pipe_is_not_a_traceback():
+    """`hasbench spaces describe hia-cnn | head -1`: the reader leaves first."""
+    p = subprocess.Popen([sys.executable, "-m", "hasbench", "spaces", "describe", "hia-cnn"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # before the command has written anything: its first write fails
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
