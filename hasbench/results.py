@@ -124,13 +124,41 @@ def incumbent_on_grid(df: pd.DataFrame, times: Iterable[float],
     return pd.concat(out, ignore_index=True)
 
 
+def _quantile_worst(x: np.ndarray, q: float) -> float:
+    """Linear-interpolation quantile of ``x`` where ``inf`` (no result yet) ranks worst;
+    ``inf`` when the quantile reaches into the seeds without a result."""
+    xs = np.sort(x)
+    pos = q * (xs.size - 1)
+    lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+    a, b = xs[lo], xs[hi]
+    if lo == hi or a == b:
+        return float(a)
+    if not np.isfinite(b):
+        return math.inf
+    return float(a + (b - a) * (pos - lo))
+
+
 def anytime_summary(df: pd.DataFrame, n_points: int = 200, column: str = "regret",
-                    quantiles: tuple[float, float] = (0.25, 0.75)) -> pd.DataFrame:
+                    quantiles: tuple[float, float] = (0.25, 0.75),
+                    missing: str = "worst") -> pd.DataFrame:
     """Median and inter-quantile band of ``column`` over seeds, per optimizer, on a
     log-spaced grid of simulated times from the first result to the last.
 
+    Parameters
+    ----------
+    missing : {"worst", "drop"}
+        A seed that has no result yet at a grid time: ``"worst"`` (default) ranks it
+        behind every seed that has one, so each statistic is over all seeds and, since
+        every seed's incumbent only improves, never gets worse over time; a statistic
+        that still falls on seeds without a result is left out (the line starts once
+        enough seeds have reported). ``"drop"`` computes the statistics over the seeds
+        with a result only (the early curve then describes the fastest seeds and can rise
+        as slower ones arrive).
+
     Returns a DataFrame ``optimizer, time, median, low, high, n`` where ``n`` is the number
-    of seeds with a result by that time (the statistics use only those seeds)."""
+    of seeds with a result by that time; with ``missing="worst"``, ``low`` / ``high`` are
+    NaN while that quantile is still undefined."""
+    check_choice("missing", missing, ["worst", "drop"], "anytime_summary")
     if df.empty:
         raise InvalidValueError("df", "an empty frame", "traces loaded by load_traces")
     lo_q, hi_q = quantiles
@@ -141,19 +169,31 @@ def anytime_summary(df: pd.DataFrame, n_points: int = 200, column: str = "regret
     rows = []
     for (opt, t), v in g.groupby(["optimizer", "time"], sort=True)[column]:
         x = v.to_numpy(dtype=float)
-        x = x[np.isfinite(x)]
-        if x.size == 0:
+        n = int(np.isfinite(x).sum())
+        if n == 0:
             continue
-        rows.append((opt, t, float(np.median(x)), float(np.quantile(x, lo_q)),
-                     float(np.quantile(x, hi_q)), int(x.size)))
+        if missing == "drop":
+            x = x[np.isfinite(x)]
+            rows.append((opt, t, float(np.median(x)), float(np.quantile(x, lo_q)),
+                         float(np.quantile(x, hi_q)), n))
+            continue
+        x = np.where(np.isfinite(x), x, math.inf)
+        med = _quantile_worst(x, 0.5)
+        if not np.isfinite(med):
+            continue
+        lo, hi = (_quantile_worst(x, q) for q in (lo_q, hi_q))
+        rows.append((opt, t, med, lo if np.isfinite(lo) else math.nan,
+                     hi if np.isfinite(hi) else math.nan, n))
     return pd.DataFrame(rows, columns=["optimizer", "time", "median", "low", "high", "n"])
 
 
 def plot_anytime(df: pd.DataFrame, path: Any, title: str | None = None,
-                 column: str = "regret", overwrite: bool = False) -> Path:
+                 column: str = "regret", overwrite: bool = False,
+                 missing: str = "worst") -> Path:
     """Plot median ``column`` (default regret) vs simulated time, one line per optimizer,
     with the 25-75% band over seeds; log-log axes. Writes ``path`` (PNG/PDF/SVG) and
-    returns it. Refuses to overwrite an existing file unless ``overwrite=True``."""
+    returns it. Refuses to overwrite an existing file unless ``overwrite=True``.
+    ``missing``: how seeds without a result yet count, see :func:`anytime_summary`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -164,7 +204,7 @@ def plot_anytime(df: pd.DataFrame, path: Any, title: str | None = None,
         raise InvalidValueError("path", str(out), "a path that does not exist yet",
                                 "plot_anytime", hint="pass overwrite=True (CLI: --overwrite) "
                                 "to replace it")
-    summ = anytime_summary(df, column=column)
+    summ = anytime_summary(df, column=column, missing=missing)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for opt, g in summ.groupby("optimizer", sort=True):
         line, = ax.plot(g["time"], g["median"], label=f"{opt} ({int(g['n'].max())} seeds)")

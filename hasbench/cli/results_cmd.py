@@ -39,8 +39,18 @@ def run(args) -> int:
         except ValueError:
             raise InvalidValueError("--at", args.at, "comma-separated numbers") from None
         g = incumbent_on_grid(df, times)
-        tab = g.groupby(["optimizer", "time"])["regret"].agg(lambda v: np.nanmean(v))
-        print(tab.unstack("time").to_string(float_format=lambda v: f"{v:.5g}"))
+
+        def cell(v):  # mean over the seeds with a result by then; say when some have none
+            v = v.to_numpy(dtype=float)
+            k = int(np.isfinite(v).sum())
+            if k == 0:
+                return f"- (0/{v.size} seeds)"
+            m = f"{np.nanmean(v):.5g}"
+            return m if k == v.size else f"{m} ({k}/{v.size} seeds)"
+
+        tab = g.groupby(["optimizer", "time"])["regret"].agg(cell)
+        print("mean regret of the incumbent at simulated time (s):")
+        print(tab.unstack("time").to_string())
     if args.csv:
         path = check_path("--csv", args.csv)
         if path.exists() and not args.overwrite:

@@ -28,11 +28,37 @@ def test_anytime_summary_is_monotone_per_seed_and_banded(runs):
     df = load_traces([runs / "random", runs / "hyperband"])
     s = anytime_summary(df, n_points=50)
     assert set(s.optimizer) == {"random", "hyperband"}
-    assert ((s["low"] <= s["median"] + 1e-12) & (s["median"] <= s["high"] + 1e-12)).all()
-    full = s[s["n"] == 6]
-    for _, g in full.groupby("optimizer"):
-        # once every seed has a result, the median incumbent regret never gets worse
-        assert np.all(np.diff(g["median"].to_numpy()) <= 1e-12)
+    lo, med, hi = (s[c].to_numpy() for c in ("low", "median", "high"))
+    assert np.isfinite(med).all()
+    assert np.all(np.isnan(lo) | (lo <= med + 1e-12))
+    assert np.all(np.isnan(hi) | (med <= hi + 1e-12))
+    # 6 seeds: the 75% quantile (position 3.75) needs 5 results, the median (2.5) needs 4
+    assert ((~np.isnan(hi)) == (s["n"] >= 5)).all()
+    assert s["n"].min() >= 4
+    for _, g in s.groupby("optimizer"):
+        # seeds without a result rank worst, so no statistic ever gets worse over time
+        for c in ("median", "low"):
+            v = g[c].to_numpy()
+            v = v[np.isfinite(v)]
+            assert np.all(np.diff(v) <= 1e-12), c
+    d = anytime_summary(df, n_points=50, missing="drop")
+    assert d["n"].min() < s["n"].min()  # "drop" starts with the first seed's result
+    with pytest.raises(InvalidValueError, match="missing"):
+        anytime_summary(df, missing="ignore")
+
+
+def test_quantile_with_missing_seeds_matches_numpy():
+    from hasbench.results import _quantile_worst
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 5, 10, 11):
+        x = rng.random(n)
+        for q in (0.0, 0.25, 0.5, 0.75, 1.0):
+            assert _quantile_worst(x, q) == pytest.approx(np.quantile(x, q))
+    x = np.array([0.1, 0.2, np.inf, np.inf])
+    assert _quantile_worst(x, 0.0) == 0.1
+    assert _quantile_worst(x, 1 / 3) == pytest.approx(0.2)  # exactly on a finite value
+    assert _quantile_worst(x, 0.5) == np.inf  # half of the seeds have no result yet
 
 
 def test_plot_written_and_never_overwrites(runs, tmp_path):
@@ -53,3 +79,16 @@ def test_results_cli_plot(runs, tmp_path):
                        text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert "hyperband" in p.stdout and png.exists()
+
+
+def test_results_cli_at_says_how_many_seeds_have_a_result(runs):
+    df = load_traces(runs / "random")
+    first = df.groupby("seed")["time"].min()
+    mid = float(first.sort_values().iloc[2])  # 3 of the 6 seeds have reported by then
+    p = subprocess.run([sys.executable, "-m", "hasbench", "results", str(runs / "random"),
+                        "--at", f"1e-9,{mid},1e9"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    row = [ln for ln in p.stdout.splitlines() if ln.startswith("random")][-1]
+    assert "- (0/6 seeds)" in row and "(3/6 seeds)" in row
+    final = df.sort_values("time").groupby("seed")["regret"].last().mean()
+    assert row.split()[-1] == f"{final:.5g}"  # everyone has reported: the plain mean
