@@ -1,0 +1,58 @@
+"""The shipped run tables and surrogates in data/ fit together: held-out configs are never
+in a surrogate's training table, splits partition their source table, and each shipped
+surrogate records the SHA-256 of the file it was fitted on. Skips what is not present."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from hasbench.tables import RunTable
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+SPLITS = ["fmnist-hia-cnn", "digits-zela2018"]
+
+
+def _read(path: Path) -> RunTable:
+    if not path.exists():
+        pytest.skip(f"{path.name} not present")
+    return RunTable.read(path)
+
+
+def _runs(t: RunTable) -> set[tuple[str, int]]:
+    return {(t.config_ids[c], int(s)) for c, s in zip(t.run_config, t.run_seed, strict=True)}
+
+
+def test_digits_heldout_is_disjoint_from_the_table():
+    full = _read(DATA / "digits-hia-cnn.h5")
+    held = _read(DATA / "digits-hia-cnn.heldout.h5")
+    assert not set(full.config_ids) & set(held.config_ids)
+    assert full.n_configs >= 1000 and held.n_configs >= 200
+
+
+@pytest.mark.parametrize("name", SPLITS)
+def test_splits_partition_their_table(name):
+    full = _read(DATA / f"{name}.h5")
+    train = _read(DATA / "splits" / f"{name}.train.h5")
+    held = _read(DATA / "splits" / f"{name}.heldout.h5")
+    assert not set(train.config_ids) & set(held.config_ids)
+    assert set(train.config_ids) | set(held.config_ids) == set(full.config_ids)
+    assert _runs(train) | _runs(held) == _runs(full)
+    assert held.n_configs == round(0.2 * full.n_configs)
+
+
+@pytest.mark.parametrize("name,table", [
+    ("digits-hia-cnn", "digits-hia-cnn.h5"), ("digits-hia-cnn-mlp", "digits-hia-cnn.h5"),
+    ("fmnist-hia-cnn", "splits/fmnist-hia-cnn.train.h5"),
+    ("digits-zela2018", "splits/digits-zela2018.train.h5")])
+def test_surrogate_records_the_table_it_was_fitted_on(name, table):
+    man = DATA / f"{name}.surrogate" / "manifest.json"
+    if not man.exists():
+        pytest.skip(f"{name}.surrogate not present")
+    rec = json.loads(man.read_text())["training_table"]
+    path = DATA / table
+    assert rec["name"] == path.name
+    assert rec["sha256"] == hashlib.sha256(_read(path).path.read_bytes()).hexdigest()
