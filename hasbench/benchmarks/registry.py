@@ -64,7 +64,7 @@ def load(name_or_path: Any, kind: str | None = None, **kwargs: Any):
         ``kind="synthetic"``, a space name.
     kind : {"surrogate", "table", "synthetic"}, optional
         Default: for names, ``"surrogate"`` when a surrogate of that name is shipped, else
-        ``"table"`` (e.g. ``"digits-zela2018"``, shipped as a run table only); for paths,
+        ``"table"`` (a name shipped as a run table only); for paths,
         what the path is.
     **kwargs
         Passed on: :class:`TabularBenchmark` (``fallback="surrogate"``, ``surrogate``),
