@@ -152,6 +152,44 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
+def exact_static_setup(table: Any) -> dict[str, Any] | None:
+    """``{"in_shape": [C, H, W], "n_classes": K}`` when the static metrics of ``table``
+    (params, FLOPs, model bytes) are exactly those :func:`hasbench.spaces.static.
+    static_metrics` computes for its space and input shape, else ``None``.
+
+    The input shape comes from the table's ``dataset_info`` provenance; the number of
+    classes is solved from the parameter count (linear in it) and then every config of the
+    table is checked: a table whose networks were built differently (an imported table, a
+    changed model) keeps the fitted regression models of its static metrics."""
+    from ..spaces.static import exact_static_spaces, static_metrics
+
+    if table.space.name not in exact_static_spaces() or "params" not in table.static:
+        return None
+    info = (table.provenance or {}).get("dataset_info") or {}
+    shape = info.get("image_shape")
+    if not (isinstance(shape, (list, tuple)) and len(shape) == 3):
+        return None
+    shape = [int(v) for v in shape]
+    have = {m: np.asarray(v, float) for m, v in table.static.items()}
+    ok = np.all([np.isfinite(v) for v in have.values()], axis=0)
+    if not ok.any():
+        return None
+    i0 = int(np.argmax(ok))
+    cfg0 = table.X[i0:i0 + 1]
+    p1, p2 = (static_metrics(table.space, cfg0, shape, k)["params"][0] for k in (1, 2))
+    k = 1 + (have["params"][i0] - p1) / (p2 - p1)
+    if not (np.isfinite(k) and k >= 1 and abs(k - round(k)) < 1e-9):
+        return None
+    k = int(round(k))
+    calc = static_metrics(table.space, table.X[ok], shape, k)
+    for m, v in have.items():
+        if m in calc and not np.array_equal(calc[m], v[ok]):
+            log.info("static metric %s of the table differs from the exact recipe; "
+                     "keeping its regression model", m)
+            return None
+    return {"in_shape": shape, "n_classes": k}
+
+
 class CurveSurrogate:
     """Surrogate of a run table: per-epoch metrics, seed noise, runtime, static metrics.
 
@@ -243,6 +281,7 @@ class CurveSurrogate:
                                               1.0, "CurveSurrogate")
         self.time_detrend_info: dict[str, Any] | None = None
         self._fitted = False
+        self.static_exact: dict[str, Any] | None = None
         self.path: Path | None = None
 
     # ------------------------------------------------------------------ layout
@@ -555,6 +594,7 @@ class CurveSurrogate:
             tgt = np.log1p(v[okv]) if lg else v[okv]
             self._models[f"static:{s}"] = self._new("static").fit(
                 Xs[okv][:, self.search_cols], tgt, self.seed)
+        self.static_exact = exact_static_setup(table)
         self.fit_seconds = time.perf_counter() - t0
         self._mean_set = frozenset(self.metrics)
         self._fitted = True
@@ -627,8 +667,9 @@ class CurveSurrogate:
     def output_metrics(self) -> list[str]:
         """Every metric :meth:`predict` answers: per-epoch metrics, ``cum_time``, statics."""
         self._check_fitted()
-        return list(self.metrics) + ["cum_time"] + [s for s in self.static_names
-                                                    if f"static:{s}" in self._models]
+        return list(self.metrics) + ["cum_time"] + [
+            s for s in self.static_names if f"static:{s}" in self._models
+            or (self.static_exact and s in ("params", "flops", "model_bytes"))]
 
     def _check_fitted(self) -> None:
         if not self._fitted:
@@ -676,6 +717,7 @@ class CurveSurrogate:
         Fc = None
         h = None
         z0 = None
+        exact = None
         for m in metrics:
             if m in self._mean_set:
                 if F is None:
@@ -705,6 +747,14 @@ class CurveSurrogate:
                     # lognormal seed factor with mean 1: seeds average to the mean
                     lt = lt + seed_normals(h, seed, 10_000) * sdt - 0.5 * sdt ** 2
                 out[m] = np.maximum(self.max_epochs * np.exp(lt) * self._profile(f), 1e-9)
+            elif self.static_exact and m in ("params", "flops", "model_bytes") \
+                    and m in self.static_names:
+                if exact is None:  # computed from the architecture, not predicted
+                    from ..spaces.static import static_metrics
+
+                    exact = static_metrics(self.space, X, self.static_exact["in_shape"],
+                                           self.static_exact["n_classes"])
+                out[m] = exact[m]
             elif f"static:{m}" in self._models:
                 if Fc is None:
                     Fc = X[:, self.search_cols]
@@ -764,6 +814,7 @@ class CurveSurrogate:
             "space": self.space.to_dict(),
             "metrics": self.metrics, "static": self.static_names,
             "static_log": self.static_log,
+            "static_exact": self.static_exact,
             "output_metrics": self.output_metrics,
             "layout": {"columns": [self.space.names[i] for i in self.search_cols]
                        + [f"fidelity:{self.fidelity_name}"],
@@ -875,6 +926,7 @@ class CurveSurrogate:
         obj.metrics = list(man["metrics"])
         obj.static_names = list(man["static"])
         obj.static_log = {k: bool(v) for k, v in man.get("static_log", {}).items()}
+        obj.static_exact = man.get("static_exact")  # absent in manifests before 2026-12-01
         obj.max_epochs = int(man["max_epochs"])
         obj.table_info = tinfo
         obj.fill = man["fill"]
