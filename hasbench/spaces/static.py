@@ -155,6 +155,33 @@ def _nb201_joint(cfg: Mapping[str, Any], in_shape: Sequence[int], n_classes: int
 
 
 _RECIPES = {"hia-cnn": _hia_cnn, "zela2018": _zela2018, "nb201-joint": _nb201_joint}
+# the hyperparameters each recipe reads: rows that agree on them share one computation
+_READS = {"hia-cnn": ("n_conv_layers", "n_filters", "kernel_size", "n_dense_units"),
+          "zela2018": ("initial_filters", "widen_factor_1", "widen_factor_2", "widen_factor_3",
+                       "res_branches_1", "res_branches_2", "res_branches_3",
+                       "nr_residual_blocks_1", "nr_residual_blocks_2", "nr_residual_blocks_3"),
+          "nb201-joint": ("Op1", "Op2", "Op3", "Op4", "Op5", "Op6", "N", "W", "Resolution")}
+
+
+def _decode_columns(sp: Any, X: np.ndarray, names: Sequence[str]) -> list[dict[str, Any]]:
+    """:meth:`Space.decode` restricted to ``names`` (vectorised per column; the recipes
+    read a few architecture hyperparameters, and decoding whole configs cost 2x the
+    recipes themselves). Inactive (NaN) entries are left out, as in ``decode``."""
+    from .base import _FLOAT, _INT, _exp_short
+
+    cols = {}
+    for name in names:
+        j = sp.names.index(name)
+        d = sp._dims[j]
+        col = X[:, j]
+        if d.kind == _FLOAT:
+            vals = (_exp_short(col) if d.log else col).tolist()
+        elif d.kind == _INT:
+            vals = [int(v) if v == v else v for v in (np.round(np.exp(col)) if d.log else col)]
+        else:
+            vals = [d.choices[int(v)] if v == v else v for v in col]
+        cols[name] = (vals, np.isnan(col))
+    return [{n: v[r] for n, (v, nan) in cols.items() if not nan[r]} for r in range(X.shape[0])]
 
 
 def exact_static_spaces() -> list[str]:
@@ -196,9 +223,15 @@ def static_metrics(space: Any, configs: Iterable[Mapping[str, Any]] | np.ndarray
         raise InvalidValueError("in_shape", in_shape, "(C, H, W) of positive ints", where)
     n_classes = check_int("n_classes", n_classes, 1, None, where)
     if isinstance(configs, np.ndarray):
-        configs = sp.decode(sp.check_array(configs, f"{where}, configs"))
-    else:  # validated (named errors for unknown or missing hyperparameters) and completed
-        configs = sp.decode(sp.encode(list(configs)))
+        X = sp.check_array(configs, f"{where}, configs")
+    else:  # validated (named errors for unknown or missing hyperparameters)
+        X = sp.encode(list(configs))
+    # one computation per distinct architecture (e.g. 10,000 hia-cnn configs hold a few
+    # hundred), then spread back to the rows
+    cols = [sp.names.index(h) for h in _READS[name] if h in sp.names]
+    key = np.nan_to_num(X[:, cols], nan=-1.0)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    configs = _decode_columns(sp, X[first], [sp.names[j] for j in cols])
     out = {m: [] for m in STATIC_METRICS}
     recipe = _RECIPES[name]
     for cfg in configs:
@@ -211,4 +244,5 @@ def static_metrics(space: Any, configs: Iterable[Mapping[str, Any]] | np.ndarray
         out["params"].append(p)
         out["flops"].append(f)
         out["model_bytes"].append(b)
-    return {m: np.asarray(v, dtype=np.float64) for m, v in out.items()}
+    inverse = np.asarray(inverse).reshape(-1)
+    return {m: np.asarray(v, dtype=np.float64)[inverse] for m, v in out.items()}

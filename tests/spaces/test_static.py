@@ -43,6 +43,10 @@ def test_encoded_array_and_errors():
     for m in a:
         np.testing.assert_array_equal(a[m], b[m])
         assert a[m].shape == (5,) and (a[m] > 0).all()
+    order = [3, 0, 3, 1, 0, 4, 4]  # repeated rows share one computation, order is kept
+    c = static_metrics(sp, sp.encode(cfgs)[order], (1, 8, 8), 10)
+    for m in a:
+        np.testing.assert_array_equal(c[m], a[m][order])
     assert set(exact_static_spaces()) == {"hia-cnn", "zela2018", "nb201-joint"}
     with pytest.raises(InvalidValueError, match="in_shape"):
         static_metrics(sp, cfgs, (8, 8), 10)
