@@ -40,6 +40,10 @@ def register(sub) -> None:
                    help="with --time-detrend: quantile of the estimated load factors that "
                         "the runtimes are expressed at (default 0.1, near the quietest "
                         "stretch of the collection; 0.5: a typical run of the table)")
+    p.add_argument("--time-static", action="store_true",
+                   help="give the runtime model the exact log FLOPs and parameter count of "
+                        "each config's network as inputs (tables of hasbench's own networks; "
+                        "see docs/surrogates.md)")
     p.set_defaults(func=_fit)
 
 
@@ -63,7 +67,7 @@ def _fit(args) -> int:
                          calibration_fraction=args.calibration_fraction, seed=args.seed,
                          n_jobs=args.threads, time_detrend=args.time_detrend,
                          time_detrend_level=args.time_detrend_level,
-                         acc_transform=args.acc_transform)
+                         acc_transform=args.acc_transform, time_static=args.time_static)
     table = check_path("table", args.table, must_exist=True, where="hasbench fit")
     sur.fit(table, metrics=metrics)
     d = sur.save(out)

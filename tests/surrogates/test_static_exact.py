@@ -48,3 +48,26 @@ def test_surrogate_answers_unseen_configs_exactly(real_table, tmp_path):
         for m in want:
             np.testing.assert_array_equal(got[m], want[m])
         assert np.isfinite(got["valid_acc"]).all()
+
+
+def test_time_static_adds_flops_to_the_runtime_model(real_table, syn_table, tmp_path):
+    from hasbench.errors import InvalidValueError
+
+    sur = CurveSurrogate("xgb", params=TINY, n_jobs=1, time_static=True).fit(real_table)
+    assert sur.time_static and len(sur.time_static_bounds) == 2
+    assert sur._models["time"].scale_lo.size == sur.search_cols.size + 2
+    X = real_table.space.sample_array(40, 3)
+    f = np.full(40, 27.0)
+    a = sur.predict(X, f, ["cum_time", "valid_acc"], seed=np.zeros(40, np.int64))
+    assert (a["cum_time"] > 0).all() and np.isfinite(a["cum_time"]).all()
+    back = load_surrogate(sur.save(tmp_path / "t"))
+    assert back.time_static and back.time_static_bounds == sur.time_static_bounds
+    b = back.predict(X, f, ["cum_time", "valid_acc"], seed=np.zeros(40, np.int64))
+    np.testing.assert_array_equal(a["cum_time"], b["cum_time"])
+    plain = CurveSurrogate("xgb", params=TINY, n_jobs=1).fit(real_table)
+    assert not np.allclose(plain.predict(X, f, ["cum_time"])["cum_time"],
+                           sur.predict(X, f, ["cum_time"])["cum_time"])
+    with pytest.raises(InvalidValueError, match="time_static"):
+        CurveSurrogate("xgb", params=TINY, n_jobs=1, time_static=True).fit(syn_table)
+    with pytest.raises(InvalidValueError, match="time_static"):
+        CurveSurrogate("xgb", time_static="yes")

@@ -357,3 +357,14 @@ def test_accuracy_means_on_logit_scale_by_default(syn_surrogate, tmp_path):
     assert not np.allclose(back.predict(X, f, ["valid_acc"])["valid_acc"], new)
     with pytest.raises(InvalidValueError, match="acc_transform.*probit"):
         CurveSurrogate("xgb", acc_transform="probit")
+
+
+def test_seeded_prediction_does_not_depend_on_metric_order(syn_surrogate):
+    # regression: asking cum_time before a per-epoch metric with a seed raised TypeError
+    X = syn_surrogate.space.sample_array(6, 2)
+    f = np.full(6, 4.0)
+    s = np.arange(6, dtype=np.int64)
+    a = syn_surrogate.predict(X, f, ["cum_time", "valid_acc"], seed=s)
+    b = syn_surrogate.predict(X, f, ["valid_acc", "cum_time"], seed=s)
+    for m in a:
+        np.testing.assert_array_equal(a[m], b[m])
