@@ -467,35 +467,30 @@ class Space:
                 return float(i)
         return float(d.choices.index(value))
 
-    def decode(self, X: Any) -> list[dict[str, Any]]:
+    def decode(self, X: Any, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Decode an encoded array (validated by :meth:`check_array`) into canonical dicts.
 
-        Inactive (NaN) columns are left out of the dicts."""
+        Inactive (NaN) columns are left out of the dicts. ``names`` restricts the dicts to
+        those hyperparameters (e.g. the architecture of a config)."""
         X = self.check_array(X)
-        cols: list[list[Any] | np.ndarray] = []
-        for j, d in enumerate(self._dims):
+        if names is None:
+            idx = range(len(self._dims))
+        else:
+            idx = [self._col(n) for n in names]
+        cols: list[tuple[str, list[Any], np.ndarray]] = []
+        for j in idx:
+            d = self._dims[j]
             col = X[:, j]
+            nan = np.isnan(col)
             if d.kind == _FLOAT:
-                cols.append(_exp_short(col) if d.log else col)
+                vals = (_exp_short(col) if d.log else col).tolist()
             elif d.kind == _INT:
-                cols.append(np.round(np.exp(col)) if d.log else col)
+                vals = [0 if m else int(v) for v, m in
+                        zip(np.round(np.exp(col)) if d.log else col, nan, strict=True)]
             else:
-                cols.append(col)
-        out = []
-        for r in range(X.shape[0]):
-            cfg: dict[str, Any] = {}
-            for j, d in enumerate(self._dims):
-                v = cols[j][r]
-                if np.isnan(X[r, j]):
-                    continue
-                if d.kind == _FLOAT:
-                    cfg[d.name] = float(v)
-                elif d.kind == _INT:
-                    cfg[d.name] = int(v)
-                else:
-                    cfg[d.name] = d.choices[int(v)]
-            out.append(cfg)
-        return out
+                vals = [None if m else d.choices[int(v)] for v, m in zip(col, nan, strict=True)]
+            cols.append((d.name, vals, nan))
+        return [{n: v[r] for n, v, nan in cols if not nan[r]} for r in range(X.shape[0])]
 
     def check_array(self, X: Any, where: str | None = None) -> np.ndarray:
         """Validate an encoded array: shape ``(n, dim)``, values within encoded bounds,

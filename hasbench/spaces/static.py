@@ -163,27 +163,6 @@ _READS = {"hia-cnn": ("n_conv_layers", "n_filters", "kernel_size", "n_dense_unit
           "nb201-joint": ("Op1", "Op2", "Op3", "Op4", "Op5", "Op6", "N", "W", "Resolution")}
 
 
-def _decode_columns(sp: Any, X: np.ndarray, names: Sequence[str]) -> list[dict[str, Any]]:
-    """:meth:`Space.decode` restricted to ``names`` (vectorised per column; the recipes
-    read a few architecture hyperparameters, and decoding whole configs cost 2x the
-    recipes themselves). Inactive (NaN) entries are left out, as in ``decode``."""
-    from .base import _FLOAT, _INT, _exp_short
-
-    cols = {}
-    for name in names:
-        j = sp.names.index(name)
-        d = sp._dims[j]
-        col = X[:, j]
-        if d.kind == _FLOAT:
-            vals = (_exp_short(col) if d.log else col).tolist()
-        elif d.kind == _INT:
-            vals = [int(v) if v == v else v for v in (np.round(np.exp(col)) if d.log else col)]
-        else:
-            vals = [d.choices[int(v)] if v == v else v for v in col]
-        cols[name] = (vals, np.isnan(col))
-    return [{n: v[r] for n, (v, nan) in cols.items() if not nan[r]} for r in range(X.shape[0])]
-
-
 def exact_static_spaces() -> list[str]:
     """Names of the spaces :func:`static_metrics` computes exactly."""
     return sorted(_RECIPES)
@@ -226,12 +205,13 @@ def static_metrics(space: Any, configs: Iterable[Mapping[str, Any]] | np.ndarray
         X = sp.check_array(configs, f"{where}, configs")
     else:  # validated (named errors for unknown or missing hyperparameters)
         X = sp.encode(list(configs))
-    # one computation per distinct architecture (e.g. 10,000 hia-cnn configs hold a few
-    # hundred), then spread back to the rows
-    cols = [sp.names.index(h) for h in _READS[name] if h in sp.names]
-    key = np.nan_to_num(X[:, cols], nan=-1.0)
+    # one computation per distinct architecture (a curve query repeats each config once per
+    # epoch; replays revisit configs), decoding only the columns the recipe reads, then
+    # spread back to the rows
+    reads = [h for h in _READS[name] if h in sp.names]
+    key = np.nan_to_num(X[:, [sp.names.index(h) for h in reads]], nan=-1.0)
     _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    configs = _decode_columns(sp, X[first], [sp.names[j] for j in cols])
+    configs = sp.decode(X[first], names=reads)
     out = {m: [] for m in STATIC_METRICS}
     recipe = _RECIPES[name]
     for cfg in configs:

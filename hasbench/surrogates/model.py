@@ -55,6 +55,7 @@ from ..errors import (
     check_path,
 )
 from ..spaces import Space
+from ..spaces.static import STATIC_METRICS, exact_static_spaces, static_metrics
 from ._hash import row_hash, seed_normals
 from .backends import BACKENDS, load_regressor, make_regressor
 
@@ -161,8 +162,6 @@ def exact_static_setup(table: Any) -> dict[str, Any] | None:
     classes is solved from the parameter count (linear in it) and then every config of the
     table is checked: a table whose networks were built differently (an imported table, a
     changed model) keeps the fitted regression models of its static metrics."""
-    from ..spaces.static import exact_static_spaces, static_metrics
-
     if table.space.name not in exact_static_spaces() or "params" not in table.static:
         return None
     info = (table.provenance or {}).get("dataset_info") or {}
@@ -335,7 +334,7 @@ class CurveSurrogate:
         lo = self.scale_lo if role in ("mean", "std") else self.scale_lo[:k]
         hi = self.scale_hi if role in ("mean", "std") else self.scale_hi[:k]
         n_extra = 0
-        if role == "time" and self.time_static_bounds is not None:  # + log FLOPs, log params
+        if role == "time" and self.time_static:  # + log FLOPs, log params
             lo = np.concatenate([lo, [b[0] for b in self.time_static_bounds]])
             hi = np.concatenate([hi, [b[1] for b in self.time_static_bounds]])
             n_extra = len(self.time_static_bounds)
@@ -355,16 +354,20 @@ class CurveSurrogate:
             params = {**params, "kernel": self._kernel_cache[role]}
         return make_regressor(kind, role, lo, hi, params, self.n_jobs, cats=cats)
 
-    def _time_in(self, X: np.ndarray) -> np.ndarray:
-        """Inputs of the runtime model for encoded configs ``X``: the search
-        hyperparameters, plus (``time_static``) exact log FLOPs and log parameter count."""
-        F = X[:, self.search_cols]
-        if self.time_static_bounds is None:
-            return F
-        from ..spaces.static import static_metrics
+    def _exact_static(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Exact static metrics of encoded configs ``X`` (needs ``static_exact``)."""
+        return static_metrics(self.space, X, self.static_exact["in_shape"],
+                              self.static_exact["n_classes"])
 
-        st = static_metrics(self.space, X, self.static_exact["in_shape"],
-                            self.static_exact["n_classes"])
+    def _time_in(self, X: np.ndarray, exact: dict[str, np.ndarray] | None = None
+                 ) -> np.ndarray:
+        """Inputs of the runtime model for encoded configs ``X``: the search
+        hyperparameters, plus (``time_static``) exact log FLOPs and log parameter count
+        (``exact``: those of ``X``, when already computed)."""
+        F = X[:, self.search_cols]
+        if not self.time_static:
+            return F
+        st = exact if exact is not None else self._exact_static(X)
         return np.column_stack([F, np.log(st["flops"]), np.log(st["params"])])
 
     def _fit_model(self, role: str, F: np.ndarray, y: np.ndarray, **kw: Any):
@@ -569,7 +572,6 @@ class CurveSurrogate:
                     "time_static", True, [False], "CurveSurrogate.fit",
                     hint="the table's static metrics are not those hasbench.spaces.static "
                          "computes for its space (an imported table, or no dataset_info)")
-            self.time_static_bounds = [[-1.0, 1.0], [-1.0, 1.0]]  # placeholder for _time_in
             st = self._time_in(Xs)[:, -2:]
             self.time_static_bounds = [[float(st[:, j].min()), float(st[:, j].max())]
                                        for j in range(2)]
@@ -710,7 +712,7 @@ class CurveSurrogate:
         self._check_fitted()
         return list(self.metrics) + ["cum_time"] + [
             s for s in self.static_names if f"static:{s}" in self._models
-            or (self.static_exact and s in ("params", "flops", "model_bytes"))]
+            or (self.static_exact and s in STATIC_METRICS)]
 
     def _check_fitted(self) -> None:
         if not self._fitted:
@@ -780,7 +782,9 @@ class CurveSurrogate:
             elif m == "cum_time":
                 if Fc is None:
                     Fc = X[:, self.search_cols]
-                lt = self._models["time"].predict(self._time_in(X))
+                if exact is None and self.time_static:
+                    exact = self._exact_static(X)
+                lt = self._models["time"].predict(self._time_in(X, exact))
                 if seed is not None and "std:time" in self._models:
                     if h is None:
                         h = row_hash(X[:, self.search_cols])
@@ -789,13 +793,9 @@ class CurveSurrogate:
                     # lognormal seed factor with mean 1: seeds average to the mean
                     lt = lt + seed_normals(h, seed, 10_000) * sdt - 0.5 * sdt ** 2
                 out[m] = np.maximum(self.max_epochs * np.exp(lt) * self._profile(f), 1e-9)
-            elif self.static_exact and m in ("params", "flops", "model_bytes") \
-                    and m in self.static_names:
+            elif self.static_exact and m in STATIC_METRICS and m in self.static_names:
                 if exact is None:  # computed from the architecture, not predicted
-                    from ..spaces.static import static_metrics
-
-                    exact = static_metrics(self.space, X, self.static_exact["in_shape"],
-                                           self.static_exact["n_classes"])
+                    exact = self._exact_static(X)
                 out[m] = exact[m]
             elif f"static:{m}" in self._models:
                 if Fc is None:
