@@ -251,3 +251,15 @@ def test_unit_cube_maps_are_consistent():
     U = s.to_unit(X)
     assert ((U >= 0) & (U <= 1)).all()
     np.testing.assert_allclose(s.from_unit(U), X, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["hia-cnn", "zela2018", "nb201-joint"])
+def test_decode_names_gives_the_subset_of_the_full_decode(name):
+    sp = get_space(name)
+    X = sp.sample_array(50, 4)
+    full = sp.decode(X)
+    pick = sp.names[::2]
+    part = sp.decode(X, names=pick)
+    assert part == [{k: v for k, v in c.items() if k in pick} for c in full]
+    with pytest.raises(UnknownNameError):
+        sp.decode(X, names=["no_such_hp"])
