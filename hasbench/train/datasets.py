@@ -9,11 +9,19 @@ Splits (hasbench's choice, documented here and recorded in each table's provenan
 - ``digits`` (scikit-learn's 1,797 8x8 images, offline): the pooled images are permuted with
   ``default_rng(split_seed)``; the first 360 are the test split, the next 360 the validation
   split and the remaining 1,077 the training split.
-- MNIST-format idx files (``mnist``, ``fashion-mnist``/``fmnist``, ``kmnist``): the official
-  test file is the test split (permuted, so prefixes are random subsets); the official
-  training file is permuted with ``default_rng(split_seed)``, its first 10,000 images
-  (``min(10000, n // 6)`` for smaller files) are the validation split and the rest the
-  training split.
+- Datasets with an official train/test split (``mnist``, ``fashion-mnist``/``fmnist``: the
+  MNIST-format idx files; ``usps``: the HDF5 release, 7,291 train + 2,007 test images of
+  16x16): the official test set is the test split (permuted, so prefixes are random
+  subsets); the official training set is permuted with ``default_rng(split_seed)``, its
+  first 10,000 images (``min(10000, n // 6)`` for smaller sets: 1,215 for USPS) are the
+  validation split and the rest the training split.
+- Datasets of which only one labelled set is available (``kmnist``: the 10,000-image
+  Kuzushiji-MNIST *test* release, ``kannada-mnist``: the 10,000-image Kannada-MNIST test
+  release, ``kannada-dig``: the 10,240-image Dig-MNIST set): the set is pooled and split
+  like a generic ``.npz`` (below): 20 % test, 20 % validation, the rest training
+  (2,000 / 2,000 / 6,000 images; 2,048 / 2,048 / 6,144 for Dig-MNIST). hasbench's choice,
+  since the official training sets are not in the shared data: these splits are *not*
+  the official test sets, so accuracies are not comparable to published ones.
 - CIFAR-10 (python batches or binary batches): ``test_batch`` is the test split; the five
   training batches are permuted, the first 5,000 images (``min(5000, n // 10)``) are
   validation, the rest training.
@@ -23,6 +31,16 @@ Splits (hasbench's choice, documented here and recorded in each table's provenan
 
 ``max_train`` / ``max_valid`` / ``max_test`` keep the first k examples of each (already
 permuted) split, so subsets are nested: a smaller subset is a prefix of a larger one.
+Files are found in ``data_dir`` (an argument; ``hasbench collect --data-dir``), else in
+the folder named by the environment variable ``HASBENCH_SHARED_DATA``, else in
+``<repo>/../shared/data`` when it exists; each dataset's files may sit in the folder itself
+or in a sub-folder named like the dataset (``mnist/``, ``usps/``, ``kannada-mnist/`` ...).
+Every file whose name hasbench knows is checked against its SHA-256 (:data:`CHECKSUMS`)
+before it is read (``verify=True``, the default); a mismatch raises
+:class:`ChecksumError`, never a silent load. Files under other names (e.g. decompressed idx
+files of MNIST) are read with a logged warning and listed as ``unverified`` in the
+dataset's ``info``.
+
 Images are scaled to [0, 1], resized (``resolution``, a factor <= 1 or > 1 applied to the side
 length, bilinear with antialiasing) and standardised per channel with the training split's
 mean and standard deviation.
@@ -54,13 +72,20 @@ from ..errors import (
 )
 
 __all__ = ["Dataset", "load_dataset", "list_datasets", "read_idx", "load_cifar10",
-           "load_npz", "download", "shared_data_dir", "KNOWN_FILES"]
+           "load_npz", "download", "shared_data_dir", "KNOWN_FILES", "CHECKSUMS",
+           "ChecksumError", "verify_file"]
 
 log = logging.getLogger(__name__)
 
-_IDX_NAMES = {"mnist": "mnist", "fashion-mnist": "fashion-mnist", "fmnist": "fashion-mnist",
-              "kmnist": "kmnist"}
-_DATASETS = ["digits", "mnist", "fashion-mnist", "fmnist", "kmnist", "cifar10"]
+_IDX_NAMES = {"mnist": "mnist", "fashion-mnist": "fashion-mnist", "fmnist": "fashion-mnist"}
+#: sub-folder of every file-based dataset (files may also sit in data_dir itself)
+_SUBFOLDERS = {**_IDX_NAMES, "usps": "usps", "kmnist": "kmnist",
+               "kannada-mnist": "kannada-mnist", "kannada-dig": "kannada-mnist",
+               "cifar10": "cifar10"}
+#: datasets of which one labelled set is pooled and split 60/20/20 (module docstring)
+_POOLED = ("kmnist", "kannada-mnist", "kannada-dig")
+_DATASETS = ["digits", "mnist", "fashion-mnist", "fmnist", "usps", "kmnist", "kannada-mnist",
+             "kannada-dig", "cifar10"]
 
 #: files whose SHA-256 hasbench knows, for :func:`download` (name -> (url, sha256))
 KNOWN_FILES: dict[str, tuple[str, str]] = {
@@ -77,6 +102,66 @@ KNOWN_FILES: dict[str, tuple[str, str]] = {
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/t10k-labels-idx1-ubyte.gz",
         "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"),
 }
+
+
+#: SHA-256 of every data file hasbench knows, by ``<dataset folder>/<file name>``; the values
+#: are those listed in the READMEs of the shared data folders (for MNIST and Fashion-MNIST
+#: also the published ones)
+CHECKSUMS: dict[str, str] = {
+    **{k: v[1] for k, v in KNOWN_FILES.items()},
+    "fashion-mnist/train-images-idx3-ubyte":
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "fashion-mnist/train-labels-idx1-ubyte":
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "fashion-mnist/t10k-images-idx3-ubyte":
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "fashion-mnist/t10k-labels-idx1-ubyte":
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    "mnist/train-images-idx3-ubyte.gz":
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "mnist/train-labels-idx1-ubyte.gz":
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "mnist/t10k-images-idx3-ubyte.gz":
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "mnist/t10k-labels-idx1-ubyte.gz":
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    "usps/usps.h5": "734f88c541104a956d88be2c95d03b4a463ffd74ccc2ba9c80841fb98e3fcb36",
+    "kmnist/kmnist-test-imgs.npz":
+        "692d824896bec8f3c357ebf7a0fe904ed67ac632ce953d0b58f7fbef7bb27d87",
+    "kmnist/kmnist-test-labels.npz":
+        "660f13a4705431ea2a6391c41ecbe384cd0d932c595a101ec4f3b8989e785046",
+    "kannada-mnist/X_kannada_MNIST_test-idx3-ubyte.gz":
+        "4628f3fa7b1d32137449dd356be4601da0c28c420b79f1b745a5134504ca35ca",
+    "kannada-mnist/y_kannada_MNIST_test-idx1-ubyte.gz":
+        "645db5902d290681c9e5b452428e24636963a50a3036c2201240351b88786272",
+    "kannada-mnist/X_dig_MNIST-idx3-ubyte.gz":
+        "abda37c59d3d65ef89505860c18e7b7f7e80bfb2ba361ec1df68949e0c630aaa",
+    "kannada-mnist/y_dig_MNIST-idx1-ubyte.gz":
+        "321fa413dc0f4bc4342da1f3418c656cd346f91d6d479ea67b1a107e920b907b",
+}
+
+
+class ChecksumError(SchemaError):
+    """A data file's SHA-256 differs from the one hasbench knows for it (a corrupted,
+    truncated or different file); ``value`` is the file's hash, ``allowed`` the expected."""
+
+
+def verify_file(path: str | os.PathLike, key: str, where: str = "verify_file") -> bool:
+    """Check ``path`` against ``CHECKSUMS[key]``.
+
+    Returns ``True`` when it matches, ``False`` when hasbench knows no checksum for ``key``
+    (the caller records the file as unverified); raises :class:`ChecksumError` on a
+    mismatch."""
+    p = check_path("path", path, must_exist=True, where=where)
+    want = CHECKSUMS.get(key)
+    if want is None:
+        return False
+    got = _sha256(p)
+    if got != want:
+        raise ChecksumError(f"sha256 of {p}", got, [want], where,
+                            hint=f"{p.name} is not the {key} hasbench knows (corrupted or "
+                                 "truncated copy?); replace it with the original file")
+    return True
 
 
 @dataclass
@@ -347,25 +432,109 @@ def as_dataset(dataset: Dataset | str, where: str) -> Dataset:
     return dataset
 
 
+class _Files:
+    """Locates a dataset's files in its folder and verifies each before it is read."""
+
+    def __init__(self, folder: Path, key_dir: str, verify: bool, where: str):
+        self.folder, self.key_dir, self.verify, self.where = folder, key_dir, verify, where
+        self.verified: list[str] = []
+        self.unverified: list[str] = []
+
+    def get(self, name: str) -> Path:
+        path = self.folder / name
+        if not path.is_file():
+            raise InvalidValueError("data_dir", str(self.folder), f"a folder holding {name}",
+                                    self.where, hint=f"(or a sub-folder {self.key_dir}/ "
+                                    "holding it); see ../shared/data/README.md")
+        return self._checked(path)
+
+    def idx(self, stem: str) -> Path:
+        return self._checked(_find_idx(self.folder, stem))
+
+    def _checked(self, path: Path) -> Path:
+        key = f"{self.key_dir}/{path.name}"
+        if not self.verify:
+            self.unverified.append(key)
+        elif verify_file(path, key, self.where):
+            self.verified.append(key)
+        else:
+            log.warning("%s: no known SHA-256 for %s; read unverified", self.where, path)
+            self.unverified.append(key)
+        return path
+
+
+def _read_usps(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The USPS HDF5 release: ``train/data`` (7291, 256) and ``test/data`` (2007, 256)
+    floats in [0, 1] (16x16 images, row-major) with ``*/target`` labels 0-9."""
+    import h5py
+
+    out = []
+    with h5py.File(path, "r") as f:
+        for part in ("train", "test"):
+            if f"{part}/data" not in f or f"{part}/target" not in f:
+                raise SchemaError("path", str(path), "the USPS HDF5 release (train/data, "
+                                  "train/target, test/data, test/target)", "load_dataset")
+            x = np.asarray(f[f"{part}/data"][()], np.float32)
+            y = np.asarray(f[f"{part}/target"][()]).astype(np.int64)
+            if x.ndim != 2 or x.shape[1] != 256 or len(y) != len(x):
+                raise SchemaError("path", str(path), "(n, 256) images with n labels",
+                                  "load_dataset", hint=f"found {x.shape} and {y.shape}")
+            out += [x.reshape(-1, 1, 16, 16), y]
+    return out[0], out[1], out[2], out[3]
+
+
+def _read_pooled(name: str, files: _Files) -> tuple[np.ndarray, np.ndarray]:
+    """The one labelled set of a pooled dataset (module docstring): images (n, 1, 28, 28)
+    uint8 and labels (n,)."""
+    if name == "kmnist":
+        x = load_npz_array(files.get("kmnist-test-imgs.npz"))
+        y = load_npz_array(files.get("kmnist-test-labels.npz"))
+    else:
+        stem = "kannada_MNIST_test" if name == "kannada-mnist" else "dig_MNIST"
+        x = read_idx(files.get(f"X_{stem}-idx3-ubyte.gz"))
+        y = read_idx(files.get(f"y_{stem}-idx1-ubyte.gz"))
+    if x.ndim != 3 or y.shape != (x.shape[0],):
+        raise SchemaError("images", f"shape {x.shape}, labels {y.shape}",
+                          "(n, H, W) images and n labels", f"load_dataset({name!r})")
+    return x[:, None], y.astype(np.int64)
+
+
+def load_npz_array(path: str | os.PathLike, key: str = "arr_0") -> np.ndarray:
+    """One array of an ``.npz`` file (``np.savez`` names it ``arr_0``), never unpickled."""
+    p = check_path("path", path, must_exist=True, where="load_npz_array")
+    with np.load(p, allow_pickle=False) as z:
+        if key not in z.files:
+            raise SchemaError("path", str(p), f"an .npz holding {key!r}", "load_npz_array",
+                              hint=f"found {sorted(z.files)}")
+        return z[key]
+
+
 def load_dataset(name: str = "digits", data_dir: str | os.PathLike | None = None,
                  split_seed: int = 0, resolution: float = 1.0, max_train: int | None = None,
-                 max_valid: int | None = None, max_test: int | None = None) -> Dataset:
+                 max_valid: int | None = None, max_test: int | None = None,
+                 verify: bool = True) -> Dataset:
     """Load a dataset with fixed train / valid / test splits (see the module docstring).
 
     Parameters
     ----------
     name : str
         ``digits`` (default, offline), ``mnist``, ``fashion-mnist`` (alias ``fmnist``),
-        ``kmnist``, ``cifar10`` or ``npz:PATH``.
+        ``usps``, ``kmnist``, ``kannada-mnist``, ``kannada-dig``, ``cifar10`` or
+        ``npz:PATH``.
     data_dir : path, optional
-        Folder holding the raw files (for idx datasets either the folder itself or a
-        sub-folder named like the dataset). Defaults to the shared data folder when present.
+        Folder holding the raw files (either the folder itself or a sub-folder named like
+        the dataset; ``kannada-dig`` lives in ``kannada-mnist/``). Defaults to
+        ``$HASBENCH_SHARED_DATA`` or ``<repo>/../shared/data`` when present.
     split_seed : int
         Seed of the split permutation (not the training seed).
     resolution : float
         Side-length factor in (0, 4]; e.g. 0.5 turns 28x28 into 14x14.
     max_train, max_valid, max_test : int, optional
         Keep only the first k examples of each split (nested subsets).
+    verify : bool
+        Check every file with a known SHA-256 before reading it (default); a mismatch
+        raises :class:`ChecksumError`. ``False`` reads without checking (the files are then
+        listed as ``unverified`` in ``info``).
 
     Returns
     -------
@@ -414,31 +583,54 @@ def load_dataset(name: str = "digits", data_dir: str | os.PathLike | None = None
             scale = 16.0
             info["source"] = "sklearn.datasets.load_digits"
         else:
+            if not isinstance(verify, bool):
+                raise InvalidValueError("verify", verify, [True, False], where)
             base = check_path("data_dir", data_dir, must_exist=True, where=where) \
                 if data_dir is not None else shared_data_dir()
             if base is None:
                 raise InvalidValueError("data_dir", None, "a folder with the raw files", where,
-                                        hint=f"{name} is not built in; pass data_dir (or "
-                                             "use hasbench.train.datasets.download)")
+                                        hint=f"{name} is not built in; pass data_dir, set "
+                                             "HASBENCH_SHARED_DATA (or use "
+                                             "hasbench.train.datasets.download)")
+            sub = _SUBFOLDERS[name]
+            folder = base / sub if (base / sub).is_dir() else base
+            files = _Files(folder, sub, verify, where)
+            scale = 255.0
             if name == "cifar10":
                 xtr_all, ytr_all, xt, yt = load_cifar10(base)
                 nval = min(5000, len(ytr_all) // 10)
-            else:
-                sub = _IDX_NAMES[name]
-                folder = base / sub if (base / sub).is_dir() else base
-                xtr_all = read_idx(_find_idx(folder, "train-images-idx3-ubyte"))[:, None]
-                ytr_all = read_idx(_find_idx(folder, "train-labels-idx1-ubyte")).astype(np.int64)
-                xt = read_idx(_find_idx(folder, "t10k-images-idx3-ubyte"))[:, None]
-                yt = read_idx(_find_idx(folder, "t10k-labels-idx1-ubyte")).astype(np.int64)
+                files.unverified.append(str(base))
+            elif name == "usps":
+                xtr_all, ytr_all, xt, yt = _read_usps(files.get("usps.h5"))
                 nval = min(10000, len(ytr_all) // 6)
-                info["source"] = str(folder)
-            perm = rng.permutation(len(ytr_all))
-            xv, yv = xtr_all[perm[:nval]], ytr_all[perm[:nval]]
-            xtr, ytr = xtr_all[perm[nval:]], ytr_all[perm[nval:]]
-            tperm = rng.permutation(len(yt))  # so test subsets are class-balanced samples
-            xt, yt = xt[tperm], yt[tperm]
-            scale = 255.0
-            info.setdefault("source", str(base))
+                scale = 1.0
+            elif name in _POOLED:
+                x, y = _read_pooled(name, files)
+                xtr_all = ytr_all = None
+            else:
+                xtr_all = read_idx(files.idx("train-images-idx3-ubyte"))[:, None]
+                ytr_all = read_idx(files.idx("train-labels-idx1-ubyte")).astype(np.int64)
+                xt = read_idx(files.idx("t10k-images-idx3-ubyte"))[:, None]
+                yt = read_idx(files.idx("t10k-labels-idx1-ubyte")).astype(np.int64)
+                nval = min(10000, len(ytr_all) // 6)
+            if xtr_all is None:  # one pooled set: 20 % test, 20 % valid, the rest train
+                perm = rng.permutation(len(y))
+                nt = nv = len(y) // 5
+                xt, yt = x[perm[:nt]], y[perm[:nt]]
+                xv, yv = x[perm[nt:nt + nv]], y[perm[nt:nt + nv]]
+                xtr, ytr = x[perm[nt + nv:]], y[perm[nt + nv:]]
+                info["split"] = "pooled 60/20/20 (one labelled set)"
+            else:
+                perm = rng.permutation(len(ytr_all))
+                xv, yv = xtr_all[perm[:nval]], ytr_all[perm[:nval]]
+                xtr, ytr = xtr_all[perm[nval:]], ytr_all[perm[nval:]]
+                tperm = rng.permutation(len(yt))  # so test subsets are class-balanced samples
+                xt, yt = xt[tperm], yt[tperm]
+                info["split"] = "official test; valid from the official training set"
+            info["source"] = str(base if name == "cifar10" else folder)
+            info["verified_sha256"] = sorted(files.verified)
+            if files.unverified:
+                info["unverified"] = sorted(files.unverified)
 
     if limits["max_train"] is not None:
         xtr, ytr = xtr[:limits["max_train"]], ytr[:limits["max_train"]]

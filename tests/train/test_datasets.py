@@ -14,6 +14,8 @@ pytest.importorskip("torch")
 
 from hasbench.errors import InvalidValueError, SchemaError  # noqa: E402
 from hasbench.train.datasets import (  # noqa: E402
+    CHECKSUMS,
+    ChecksumError,
     download,
     load_cifar10,
     load_dataset,
@@ -93,17 +95,42 @@ def test_read_idx_round_trip(tmp_path, gz):
 
 def test_mnist_format_folder(tmp_path):
     rng = np.random.default_rng(1)
-    d = tmp_path / "kmnist"
+    d = tmp_path / "mnist"
     d.mkdir()
     _write_idx(d / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (60, 28, 28)), True)
     _write_idx(d / "train-labels-idx1-ubyte.gz", np.arange(60) % 10, True)
     _write_idx(d / "t10k-images-idx3-ubyte", rng.integers(0, 256, (12, 28, 28)))
     _write_idx(d / "t10k-labels-idx1-ubyte", np.arange(12) % 10)
-    ds = load_dataset("kmnist", data_dir=tmp_path, resolution=0.25)
+    # these synthetic files carry the names of the real MNIST files: refused unless the
+    # caller opts out of verification
+    with pytest.raises(ChecksumError, match="train-images-idx3-ubyte.gz"):
+        load_dataset("mnist", data_dir=tmp_path)
+    ds = load_dataset("mnist", data_dir=tmp_path, resolution=0.25, verify=False)
     assert (len(ds.y_train), len(ds.y_valid), len(ds.y_test)) == (50, 10, 12)
     assert ds.shape == (1, 7, 7)
+    assert "mnist/t10k-labels-idx1-ubyte" in ds.info["unverified"]
+    with pytest.raises(InvalidValueError, match="verify"):
+        load_dataset("mnist", data_dir=tmp_path, verify="yes")
     with pytest.raises(InvalidValueError, match="data_dir"):
-        load_dataset("mnist", data_dir=tmp_path / "kmnist" / "nope")
+        load_dataset("mnist", data_dir=tmp_path / "mnist" / "nope")
+
+
+def test_pooled_npz_release_split_60_20_20(tmp_path):
+    """kmnist's one labelled set is pooled and split like a generic npz (files written
+    here, so verification is off)."""
+    d = tmp_path / "kmnist"
+    d.mkdir()
+    n = 50
+    x = np.arange(n, dtype=np.uint8)[:, None, None].repeat(28, 1).repeat(28, 2)  # image i = i
+    np.savez(d / "kmnist-test-imgs.npz", x)
+    np.savez(d / "kmnist-test-labels.npz", np.arange(n, dtype=np.uint8) % 10)
+    ds = load_dataset("kmnist", data_dir=tmp_path, verify=False)
+    assert (len(ds.y_train), len(ds.y_valid), len(ds.y_test)) == (30, 10, 10)
+    raw = [set(np.unique(part[:, 0, 0, 0]).round(3)) for part in (ds.x_train, ds.x_valid,
+                                                                   ds.x_test)]
+    assert sum(map(len, raw)) == n and not (raw[0] & raw[1] or raw[0] & raw[2]
+                                            or raw[1] & raw[2])
+    assert ds.info["split"].startswith("pooled")
 
 
 def _cifar_folder(tmp_path, n=10):
@@ -183,3 +210,71 @@ def test_unknown_dataset():
 
     with pytest.raises(UnknownNameError, match="dataset"):
         load_dataset("imagenet")
+
+
+# ------------------------------------------------------------- the shared data files
+
+#: dataset -> (folder, split sizes without limits, image side)
+SHARED = {
+    "mnist": ("mnist", (50000, 10000, 10000), 28),
+    "usps": ("usps", (6076, 1215, 2007), 16),
+    "kmnist": ("kmnist", (6000, 2000, 2000), 28),
+    "kannada-mnist": ("kannada-mnist", (6000, 2000, 2000), 28),
+    "kannada-dig": ("kannada-mnist", (6144, 2048, 2048), 28),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHARED))
+def test_shared_dataset_loads_verified_with_documented_splits(shared_data, name):
+    folder, sizes, side = SHARED[name]
+    if not (shared_data / folder).is_dir():
+        pytest.skip(f"no {folder}/ in the shared data")
+    ds = load_dataset(name, data_dir=shared_data)
+    assert (len(ds.y_train), len(ds.y_valid), len(ds.y_test)) == sizes
+    assert ds.shape == (1, side, side) and ds.n_classes == 10
+    for y in (ds.y_train, ds.y_valid, ds.y_test):
+        assert set(np.unique(y)) == set(range(10))
+    # every file read was checked against its published / README SHA-256
+    assert ds.info["verified_sha256"] and "unverified" not in ds.info
+    assert all(k in CHECKSUMS for k in ds.info["verified_sha256"])
+    # the hia-cnn benchmarks' budget: 14x14, 2,000 / 1,000 / 1,000 (nested prefixes)
+    res = 14 / side
+    small = load_dataset(name, data_dir=shared_data, resolution=res, max_train=2000,
+                         max_valid=1000, max_test=1000)
+    assert small.shape == (1, 14, 14)
+    np.testing.assert_array_equal(small.y_train, ds.y_train[:2000])
+    np.testing.assert_array_equal(small.y_test, ds.y_test[:1000])
+    # the splits are disjoint (no image in two of them), checked on raw pixels
+    if name != "mnist":  # (MNIST's official files are disjoint by construction; big)
+        keys = [{a.tobytes() for a in part} for part in (ds.x_train, ds.x_valid, ds.x_test)]
+        assert not (keys[0] & keys[2]) and not (keys[1] & keys[2])
+
+
+@pytest.mark.parametrize("name, victim", [
+    ("mnist", "t10k-labels-idx1-ubyte.gz"),
+    ("usps", "usps.h5"),
+    ("kmnist", "kmnist-test-labels.npz"),
+    ("kannada-mnist", "y_kannada_MNIST_test-idx1-ubyte.gz"),
+    ("kannada-dig", "X_dig_MNIST-idx3-ubyte.gz"),
+])
+def test_corrupted_copy_is_refused(shared_data, tmp_path, name, victim):
+    import shutil
+
+    folder = SHARED[name][0]
+    src = shared_data / folder
+    if not src.is_dir():
+        pytest.skip(f"no {folder}/ in the shared data")
+    dst = tmp_path / folder
+    shutil.copytree(src, dst)
+    bad = dst / victim
+    bad.chmod(0o644)
+    data = bytearray(bad.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one flipped bit
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ChecksumError) as e:
+        load_dataset(name, data_dir=tmp_path)
+    assert victim in str(e.value) and e.value.allowed == [CHECKSUMS[f"{folder}/{victim}"]]
+    # a truncated file too
+    bad.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(ChecksumError):
+        load_dataset(name, data_dir=tmp_path)
