@@ -23,6 +23,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidValueError, SchemaError, check_choice
+from ._verify import (
+    MAX_FILE_BYTES,
+    check_xgb_model,
+    gunzip_capped,
+    load_npz_bytes,
+    member_path,
+    parse_ubj,
+)
 
 __all__ = ["Regressor", "XGBRegressor", "KNNRegressor", "MLPRegressor", "GPRegressor", "BACKENDS",
            "make_regressor", "load_regressor"]
@@ -30,9 +38,33 @@ __all__ = ["Regressor", "XGBRegressor", "KNNRegressor", "MLPRegressor", "GPRegre
 log = logging.getLogger(__name__)
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+def _bad(name: str, where: str, hint: str) -> SchemaError:
+    return SchemaError("model file", name, "a model of the structure the manifest describes",
+                       where, hint=hint)
+
+
+def _arr(z: dict[str, np.ndarray], key: str, name: str, where: str, ndim: int,
+         kinds: str = "f", finite: bool = True) -> np.ndarray:
+    """``z[key]`` checked for presence, dimensionality, dtype kind and finiteness."""
+    if key not in z:
+        raise _bad(name, where, f"array {key!r} missing")
+    a = z[key]
+    if a.ndim != ndim or a.dtype.kind not in kinds:
+        raise _bad(name, where, f"array {key!r} has shape {a.shape} and dtype {a.dtype}; "
+                                f"expected {ndim} dimension(s) of kind {kinds!r}")
+    if finite and a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise _bad(name, where, f"array {key!r} has non-finite values")
+    return a
+
+
+def _scales(z: dict[str, np.ndarray], name: str, where: str, n_inputs: int | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    lo = _arr(z, "scale_lo", name, where, 1)
+    hi = _arr(z, "scale_hi", name, where, 1)
+    if lo.shape != hi.shape or (n_inputs is not None and lo.size != n_inputs):
+        raise _bad(name, where, f"scale_lo/scale_hi have {lo.size}/{hi.size} entries, the "
+                                f"model has {n_inputs} inputs")
+    return lo, hi
 
 
 class Regressor:
@@ -70,6 +102,14 @@ class Regressor:
 
     @classmethod
     def load(cls, directory: Path, stem: str, meta: dict[str, Any]) -> Regressor:
+        """Load from ``directory`` (see :func:`load_regressor`)."""
+        return load_regressor(directory, stem, {**meta, "kind": cls.kind})
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str, meta: dict[str, Any], n_inputs: int | None,
+                   where: str, cap: int = MAX_FILE_BYTES) -> Regressor:
+        """Build from the bytes of its model file, checking their structure first (against
+        ``n_inputs``, the number of input columns the surrogate feeds, when given)."""
         raise NotImplementedError
 
     def meta(self) -> dict[str, Any]:
@@ -153,20 +193,35 @@ class XGBRegressor(Regressor):
         return m
 
     @classmethod
-    def load(cls, directory, stem, meta):
-        import gzip
-
+    def from_bytes(cls, data, name, meta, n_inputs, where, cap=MAX_FILE_BYTES):
+        """The UBJSON is parsed and its trees checked (:func:`~hasbench.surrogates._verify.
+        check_xgb_model`) before XGBoost reads it: XGBoost does not validate a model's
+        structure, and corrupt trees crash the interpreter."""
         import xgboost as xgb
 
+        params = meta.get("params", {})
         obj = cls(meta.get("role", "mean"), meta.get("scale_lo"), meta.get("scale_hi"),
-                  **meta.get("params", {}))
+                  **params)
+        raw = gunzip_capped(data, cap, name, where) if name.endswith(".gz") else data
+        doc = parse_ubj(raw, name, where)
+        n_feat = None
+        if n_inputs is not None:
+            if obj.params.get("oblique") and obj.scale_lo is not None and (
+                    obj.scale_lo.shape != (n_inputs,) or obj.scale_hi is None
+                    or obj.scale_hi.shape != (n_inputs,)
+                    or not np.isfinite(obj.scale_lo).all() or not np.isfinite(obj.scale_hi).all()):
+                raise _bad(name, where, f"scale_lo/scale_hi do not give {n_inputs} inputs")
+            n_feat = obj._design(np.zeros((1, n_inputs))).shape[1]
+        n_est = obj.params.get("n_estimators")
+        if n_est is not None and (isinstance(n_est, bool) or not isinstance(n_est, int)):
+            raise _bad(name, where, f"params.n_estimators = {n_est!r} is not an integer")
+        if n_feat is not None:
+            check_xgb_model(doc, n_feat, n_est, name, where)
         obj.booster = xgb.Booster()
-        files = meta.get("files") or [f"{stem}.ubj.gz"]
-        path = Path(directory) / files[0]
-        if path.name.endswith(".gz"):
-            obj.booster.load_model(bytearray(gzip.decompress(path.read_bytes())))
-        else:
-            obj.booster.load_model(str(path))
+        try:
+            obj.booster.load_model(bytearray(raw))
+        except xgb.core.XGBoostError as exc:
+            raise _bad(name, where, f"XGBoost refused it: {str(exc).splitlines()[0]}") from None
         return obj
 
 
@@ -219,11 +274,19 @@ class KNNRegressor(Regressor):
         return [name]
 
     @classmethod
-    def load(cls, directory, stem, meta):
-        z = _load_npz(Path(directory) / f"{stem}.npz")
-        obj = cls(meta.get("role", "mean"), z["scale_lo"], z["scale_hi"],
-                  **meta.get("params", {}))
-        obj._U, obj._y = z["U"], z["y"]
+    def from_bytes(cls, data, name, meta, n_inputs, where, cap=MAX_FILE_BYTES):
+        z = load_npz_bytes(data, name, cap, where)
+        lo, hi = _scales(z, name, where, n_inputs)
+        U = _arr(z, "U", name, where, 2)
+        y = _arr(z, "y", name, where, 1)
+        if U.shape[1] != lo.size or U.shape[0] != y.size or y.size == 0:
+            raise _bad(name, where, f"U {U.shape} and y {y.shape} do not match "
+                                    f"{lo.size} inputs")
+        obj = cls(meta.get("role", "mean"), lo, hi, **meta.get("params", {}))
+        k = obj.params.get("n_neighbors")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise _bad(name, where, f"params.n_neighbors = {k!r} is not a positive integer")
+        obj._U, obj._y = U, y
         obj._build()
         return obj
 
@@ -257,6 +320,26 @@ class _CurveModel(Regressor):
             else:
                 parts.append(U[:, [j]])
         return np.hstack(parts) if parts else np.zeros((F.shape[0], 0))
+
+    @classmethod
+    def _check_layout(cls, z, name, where, meta, n_inputs):
+        """Scales, categorical sizes, epochs and the input width of a saved curve model."""
+        lo, hi = _scales(z, name, where, n_inputs)
+        role = meta.get("role", "mean")
+        has_fid = role in ("mean", "std")
+        k = lo.size - 1 if has_fid else lo.size
+        if k < 0:
+            raise _bad(name, where, "no inputs")
+        n_steps = _arr(z, "n_steps", name, where, 1, "iu")
+        want = int(round(hi[-1] - lo[-1])) + 1 if has_fid else 1
+        if n_steps.shape != (1,) or int(n_steps[0]) != want or not 1 <= want <= 100_000:
+            raise _bad(name, where, f"n_steps {n_steps.tolist()} does not match the fidelity "
+                                    f"range ({want} steps)")
+        cats = _arr(z, "cats", name, where, 1, "iu")
+        if cats.size not in (0, k) or (cats < 0).any() or (cats > 100_000).any():
+            raise _bad(name, where, f"cats has {cats.size} entries for {k} inputs")
+        width = int(np.where(cats > 0, cats, 1).sum()) if cats.size else k
+        return lo, hi, (cats if cats.size else None), want, width
 
     def _epoch_index(self, F):
         lo = float(self.scale_lo[-1])
@@ -399,21 +482,47 @@ class MLPRegressor(_CurveModel):
         return [name]
 
     @classmethod
-    def load(cls, directory, stem, meta):
-        z = _load_npz(Path(directory) / f"{stem}.npz")
+    def from_bytes(cls, data, name, meta, n_inputs, where, cap=MAX_FILE_BYTES):
+        """Checks every array's shape: the first layer takes the config's input width
+        (one-hot categoricals), each layer feeds the next, the last gives one output per
+        epoch, and the output scalers have one entry per epoch."""
+        z = load_npz_bytes(data, name, cap, where)
         if "n_members" not in z:
-            raise SchemaError("MLP model file", f"{stem}.npz", "an MLP saved by hasbench >= 0.2 "
-                              "(curve ensemble)", f"surrogate {directory}",
+            raise SchemaError("MLP model file", name, "an MLP saved by hasbench >= 0.2 "
+                              "(curve ensemble)", where,
                               hint="refit it with hasbench fit --model mlp")
-        cats = z["cats"] if z["cats"].size else None
-        obj = cls(meta.get("role", "mean"), z["scale_lo"], z["scale_hi"], cats=cats,
-                  **meta.get("params", {}))
-        obj.y_mean, obj.y_std = z["y_mean"], z["y_std"]
-        obj.n_steps = int(z["n_steps"][0])
+        lo, hi, cats, n_steps, width = cls._check_layout(z, name, where, meta, n_inputs)
+        nm = _arr(z, "n_members", name, where, 1, "iu")
+        if nm.shape != (1,) or not 1 <= int(nm[0]) <= 1000:
+            raise _bad(name, where, f"n_members {nm.tolist()}")
+        obj = cls(meta.get("role", "mean"), lo, hi, cats=cats, **meta.get("params", {}))
+        obj.y_mean = _arr(z, "y_mean", name, where, 1)
+        obj.y_std = _arr(z, "y_std", name, where, 1)
+        if obj.y_mean.shape != (n_steps,) or obj.y_std.shape != (n_steps,):
+            raise _bad(name, where, f"y_mean/y_std have {obj.y_mean.size}/{obj.y_std.size} "
+                                    f"entries for {n_steps} epochs")
+        obj.n_steps = n_steps
         obj.nets = []
-        for k in range(int(z["n_members"][0])):
+        used = {"scale_lo", "scale_hi", "y_mean", "y_std", "n_steps", "n_members", "cats"}
+        for k in range(int(nm[0])):
             n = sum(1 for key in z if key.startswith(f"m{k}_w"))
-            obj.nets.append([(z[f"m{k}_w{i}"], z[f"m{k}_b{i}"]) for i in range(n)])
+            if n == 0:
+                raise _bad(name, where, f"member {k} has no layers")
+            layers, d_in = [], width
+            for i in range(n):
+                w = _arr(z, f"m{k}_w{i}", name, where, 2)
+                b = _arr(z, f"m{k}_b{i}", name, where, 1)
+                if w.shape[0] != d_in or b.shape != (w.shape[1],):
+                    raise _bad(name, where, f"member {k} layer {i}: weights {w.shape}, bias "
+                                            f"{b.shape}, input width {d_in}")
+                d_in = w.shape[1]
+                layers.append((w, b))
+                used |= {f"m{k}_w{i}", f"m{k}_b{i}"}
+            if d_in != n_steps:
+                raise _bad(name, where, f"member {k} gives {d_in} outputs for {n_steps} epochs")
+            obj.nets.append(layers)
+        if set(z) - used:
+            raise _bad(name, where, f"unexpected arrays {sorted(set(z) - used)[:5]}")
         return obj
 
 
@@ -509,15 +618,28 @@ class GPRegressor(_CurveModel):
         return [name]
 
     @classmethod
-    def load(cls, directory, stem, meta):
-        z = _load_npz(Path(directory) / f"{stem}.npz")
-        cats = z["cats"] if z["cats"].size else None
-        obj = cls(meta.get("role", "mean"), z["scale_lo"], z["scale_hi"], cats=cats,
-                  **meta.get("params", {}))
-        obj.Xtr, obj.alpha = z["Xtr"], z["alpha"]
-        obj.length_scale, obj.const = z["length_scale"], float(z["const"][0])
-        obj.y_mean, obj.y_std = z["y_mean"], z["y_std"]
-        obj.n_steps = int(z["n_steps"][0])
+    def from_bytes(cls, data, name, meta, n_inputs, where, cap=MAX_FILE_BYTES):
+        z = load_npz_bytes(data, name, cap, where)
+        lo, hi, cats, n_steps, width = cls._check_layout(z, name, where, meta, n_inputs)
+        obj = cls(meta.get("role", "mean"), lo, hi, cats=cats, **meta.get("params", {}))
+        obj.Xtr = _arr(z, "Xtr", name, where, 2)
+        obj.alpha = _arr(z, "alpha", name, where, 2)
+        obj.length_scale = _arr(z, "length_scale", name, where, 1)
+        const = _arr(z, "const", name, where, 1)
+        obj.y_mean = _arr(z, "y_mean", name, where, 1)
+        obj.y_std = _arr(z, "y_std", name, where, 1)
+        n = obj.Xtr.shape[0]
+        if obj.Xtr.shape[1] != width or obj.alpha.shape != (n, n_steps) or \
+                obj.length_scale.size not in (1, width) or const.shape != (1,) or \
+                obj.y_mean.shape != (n_steps,) or obj.y_std.shape != (n_steps,) or \
+                (obj.length_scale <= 0).any() or n == 0:
+            raise _bad(name, where, f"Xtr {obj.Xtr.shape}, alpha {obj.alpha.shape}, "
+                                    f"length_scale {obj.length_scale.shape} do not match "
+                                    f"{width} inputs and {n_steps} epochs")
+        if meta.get("params", {}).get("nu", 2.5) not in (0.5, 1.5, 2.5):
+            raise _bad(name, where, f"params.nu = {meta['params']['nu']!r}")
+        obj.const = float(const[0])
+        obj.n_steps = n_steps
         return obj
 
 
@@ -538,8 +660,25 @@ def make_regressor(kind: str, role: str, scale_lo, scale_hi, params: dict[str, A
     return cls(role, scale_lo, scale_hi, **extra)
 
 
-def load_regressor(directory: Path, stem: str, meta: dict[str, Any]) -> Regressor:
+def load_regressor(directory: Path, stem: str, meta: dict[str, Any], data: bytes | None = None,
+                   n_inputs: int | None = None, where: str | None = None,
+                   cap: int = MAX_FILE_BYTES) -> Regressor:
+    """A saved regressor. ``data``: the bytes of its model file, already verified
+    (:meth:`CurveSurrogate.load` passes them after checking the manifest's SHA-256);
+    without it the file ``meta["files"][0]`` (default ``<stem>.<ext>``) is read from
+    ``directory`` (a plain name inside it, at most ``cap`` bytes), unverified.
+    ``n_inputs``: the number of input columns the model will be fed; when given, the model's
+    structure is checked against it before it is used."""
+    where = where or f"surrogate {directory}"
     kind = meta.get("kind")
     if kind not in BACKENDS:
-        raise SchemaError("model kind", kind, list(BACKENDS), f"surrogate {directory}")
-    return BACKENDS[kind].load(directory, stem, meta)
+        raise SchemaError("model kind", kind, list(BACKENDS), where)
+    files = meta.get("files") or [f"{stem}.ubj.gz" if kind == "xgb" else f"{stem}.npz"]
+    name = files[0]
+    if data is None:
+        path = member_path(Path(directory), name, "model file", where)
+        if path.stat().st_size > cap:
+            raise SchemaError(f"size of {name}", path.stat().st_size, f"at most {cap} bytes",
+                              where)
+        data = path.read_bytes()
+    return BACKENDS[kind].from_bytes(data, name, meta, n_inputs, where, cap)

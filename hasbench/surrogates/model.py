@@ -57,6 +57,7 @@ from ..errors import (
 from ..spaces import Space
 from ..spaces.static import STATIC_METRICS, exact_static_spaces, static_metrics
 from ._hash import row_hash, seed_normals
+from ._verify import MAX_FILE_BYTES
 from .backends import BACKENDS, load_regressor, make_regressor
 
 __all__ = ["CurveSurrogate", "load_surrogate", "file_sha256", "FORMAT", "FORMAT_VERSION",
@@ -886,14 +887,17 @@ class CurveSurrogate:
         man = self.manifest()
         models = {}
         files = {}
+        sizes = {}
         for key, reg in self._models.items():
             stem = key.replace(":", "_")
             names = reg.save(d, stem)
             models[key] = {"stem": stem, "files": names, **_jsonable(reg.meta())}
             for n in names:
                 files[n] = file_sha256(d / n)
+                sizes[n] = (d / n).stat().st_size
         man["models"] = models
         man["files"] = files
+        man["sizes"] = sizes  # checked on load before a file is read
         tmp = d / ".manifest.json.tmp"
         tmp.write_text(json.dumps(man, indent=1, sort_keys=True))
         os.replace(tmp, d / "manifest.json")
@@ -902,59 +906,87 @@ class CurveSurrogate:
 
     @classmethod
     def load(cls, directory: str | os.PathLike, table: str | os.PathLike | None = None,
-             verify_table: bool = True) -> CurveSurrogate:
-        """Load a saved surrogate, verifying the SHA-256 of every model file (always) and of
-        the training table (when ``table`` is given, or when a file of the recorded name lies
-        next to the surrogate folder and ``verify_table``). Only JSON, UBJSON and npz files
-        are read; no code runs."""
+             verify_table: bool = True, max_file_bytes: int = MAX_FILE_BYTES
+             ) -> CurveSurrogate:
+        """Load a saved surrogate, verifying everything it reads before it answers a query.
+
+        - the manifest's values (types, ranges, lengths; a missing key is a
+          :class:`~hasbench.errors.SchemaError` naming it);
+        - every model file: a plain name listed in the manifest's ``files`` with its SHA-256
+          (an empty or missing ``files`` map is an error), resolving to a regular file inside
+          the folder (no absolute paths, ``..`` or symlinks leaving it), of the size the
+          manifest records (or at most ``max_file_bytes`` for manifests without sizes),
+          read once and hashed (:class:`SurrogateHashError` on a mismatch), then parsed from
+          those bytes with its structure checked against the manifest (inputs, trees,
+          outputs; see :mod:`hasbench.surrogates._verify`);
+        - the training table's SHA-256, when ``table`` is given, or when a file of the
+          recorded (plain) name lies next to the surrogate folder and ``verify_table``.
+
+        Only JSON, UBJSON and npz files are read; no code runs. The hash guards against
+        accidental or partial corruption; it is not a signature: a replaced model with a
+        recomputed manifest loads (docs/surrogates.md, "What loading verifies")."""
+        from ._verify import check_manifest, member_path, plain_name, read_member
+
         d = check_path("directory", directory, must_exist=True, where="CurveSurrogate.load")
+        where = f"surrogate {d}"
+        cap = check_int("max_file_bytes", max_file_bytes, 1, None, "CurveSurrogate.load")
         mp = d / "manifest.json"
         if not mp.is_file():
             raise SchemaError("directory", str(d), "a surrogate folder with manifest.json",
                               "CurveSurrogate.load")
+        mpath = member_path(d, "manifest.json", "manifest.json", where)
+        if mpath.stat().st_size > 64 << 20:
+            raise SchemaError("size of manifest.json", mpath.stat().st_size,
+                              "at most 64 MiB", where)
         try:
-            man = json.loads(mp.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            man = json.loads(mpath.read_bytes())
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise SchemaError("manifest.json", str(mp), "valid JSON", "CurveSurrogate.load",
                               hint=str(exc)) from None
-        if man.get("format") != FORMAT or man.get("format_version") != FORMAT_VERSION:
-            raise SchemaError("format", (man.get("format"), man.get("format_version")),
-                              [(FORMAT, FORMAT_VERSION)], f"surrogate {d}")
-        files = man.get("files", {})
-        for name, digest in files.items():
-            p = d / name
-            if Path(name).name != name or not p.is_file():
-                raise SchemaError("model file", name, "a file listed in the manifest",
-                                  f"surrogate {d}", hint="the surrogate folder is incomplete")
-            got = file_sha256(p)
-            if got != digest:
-                raise SurrogateHashError("sha256 of " + name, got, [digest], f"surrogate {d}",
-                                         hint="the model file was modified or corrupted")
+        if not isinstance(man, dict) or man.get("format") != FORMAT \
+                or man.get("format_version") != FORMAT_VERSION:
+            fv = (man.get("format"), man.get("format_version")) if isinstance(man, dict) \
+                else type(man).__name__
+            raise SchemaError("format", fv, [(FORMAT, FORMAT_VERSION)], where)
+        check_manifest(man, where)
+        files = man["files"]
+        sizes = man.get("sizes", {})
+        for name in files:
+            plain_name(name, "model file", where)
         tinfo = man.get("training_table", {})
         cand = None
         if table is not None:
             cand = check_path("table", table, must_exist=True, where="CurveSurrogate.load")
         elif verify_table and tinfo.get("name"):
-            p = d.parent / tinfo["name"]
-            cand = p if p.is_file() else None
+            # only a plain file name next to the folder: never a path the manifest chose
+            p = d.parent / plain_name(tinfo["name"], "training_table.name", where)
+            cand = p if p.is_file() else None  # is_file follows links: regular files only
         if cand is not None and tinfo.get("sha256"):
             got = file_sha256(cand)
             if got != tinfo["sha256"]:
-                raise SurrogateHashError("training table sha256", got, [tinfo["sha256"]],
-                                         f"surrogate {d}",
+                raise SurrogateHashError("training table", str(cand),
+                                         [f"a file of sha256 {tinfo['sha256']}"], where,
                                          hint=f"{cand} is not the table this surrogate was "
                                               "fitted on (refit, or pass verify_table=False)")
-        obj = cls(man["model"], man.get("params"), man.get("calibration_fraction", 0.0),
-                  man.get("loss_cap_quantile", 0.99), man.get("seed", 0),
-                  acc_transform=man.get("acc_transform", "none"),
-                  loss_transform=man.get("loss_transform", "none"),
-                  time_detrend=man.get("time_detrend", 0),
-                  # manifests written before the parameter existed used the median
-                  time_detrend_level=man.get("time_detrend_level", 0.5),
-                  time_static=bool(man.get("time_static", False)))
+        try:
+            obj = cls(man["model"], man.get("params"), man.get("calibration_fraction", 0.0),
+                      man.get("loss_cap_quantile", 0.99), man.get("seed", 0),
+                      acc_transform=man.get("acc_transform", "none"),
+                      loss_transform=man.get("loss_transform", "none"),
+                      time_detrend=man.get("time_detrend", 0),
+                      # manifests written before the parameter existed used the median
+                      time_detrend_level=man.get("time_detrend_level", 0.5),
+                      time_static=bool(man.get("time_static", False)))
+        except InvalidValueError as exc:
+            raise SchemaError("manifest", exc.parameter, exc.allowed, where,
+                              hint=str(exc)) from None
         obj.time_detrend_info = man.get("time_detrend_info")
         obj.time_static_bounds = man.get("time_static_bounds")
-        space = Space.from_json(man["space"])
+        try:
+            space = Space.from_json(man["space"])
+        except Exception as exc:  # noqa: BLE001 - any parse failure of untrusted JSON
+            raise SchemaError("manifest space", type(exc).__name__, "a valid space "
+                              "description", where, hint=str(exc)[:200]) from None
         try:
             from ..spaces import get_space
 
@@ -966,12 +998,17 @@ class CurveSurrogate:
         obj._set_layout(space)
         lay = man["layout"]
         if lay["search_cols"] != obj.search_cols.tolist():
-            raise SchemaError("layout", lay["search_cols"], [obj.search_cols.tolist()],
-                              f"surrogate {d}")
+            raise SchemaError("layout", lay["search_cols"], [obj.search_cols.tolist()], where)
         obj.metrics = list(man["metrics"])
         obj.static_names = list(man["static"])
         obj.static_log = {k: bool(v) for k, v in man.get("static_log", {}).items()}
         obj.static_exact = man.get("static_exact")  # absent in manifests before 2026-12-01
+        if obj.static_exact and space.name not in exact_static_spaces():
+            raise SchemaError("manifest static_exact", space.name,
+                              sorted(exact_static_spaces()), where)
+        if obj.time_static and not obj.static_exact:
+            raise SchemaError("manifest time_static", True, [False], where,
+                              hint="time_static needs static_exact")
         obj.max_epochs = int(man["max_epochs"])
         obj.table_info = tinfo
         obj.fill = man["fill"]
@@ -987,8 +1024,36 @@ class CurveSurrogate:
         obj.calib_var = nz["calib_var"]
         obj.time_profile = np.asarray(man["time_profile"], float)
         obj.fit_seconds = float(man.get("fit_seconds", 0.0))
-        obj._models = {key: load_regressor(d, meta["stem"], meta)
-                       for key, meta in man["models"].items()}
+        k = obj.search_cols.size
+        roles = {"mean": "mean", "std": "std", "time": "time", "static": "static"}
+        obj._models = {}
+        for key, meta in man["models"].items():
+            head, _, tail = key.partition(":")
+            if key == "time":
+                n_in = k + (len(obj.time_static_bounds) if obj.time_static else 0)
+            elif key == "std:time":
+                n_in, head = k, "static"
+            elif head in ("mean", "std") and tail in obj.metrics:
+                n_in = k + 1 if head == "mean" else k + 2
+                if head == "std" and tail not in obj.std_factor:
+                    raise SchemaError("manifest noise.std_factor", "missing " + tail,
+                                      "a factor for every spread model", where)
+            elif head == "static" and tail in obj.static_names:
+                n_in = k
+            else:
+                raise SchemaError("manifest models", key, "mean:/std:<metric>, time, std:time, "
+                                  "static:<static metric>", where)
+            if meta["role"] != roles[head]:
+                raise SchemaError(f"manifest models.{key}.role", meta["role"], [roles[head]],
+                                  where)
+            name = meta["files"][0]
+            data = read_member(d, name, files[name], sizes.get(name), cap, where)
+            obj._models[key] = load_regressor(d, meta.get("stem", key), meta, data=data,
+                                              n_inputs=n_in, where=where, cap=cap)
+        used = {meta["files"][0] for meta in man["models"].values()}
+        for name in files:  # listed but unused: still verified, as before
+            if name not in used:
+                read_member(d, name, files[name], sizes.get(name), cap, where)
         obj._mean_set = frozenset(obj.metrics)
         obj._fitted = True
         obj.path = d
