@@ -27,14 +27,14 @@ Choices where Optuna is silent or hasbench differs (each a parameter):
   defaults to the multivariate TPE for single-objective studies (``TPESampler(seed=s)``, as
   the ``optuna`` adapter builds it); pass ``multivariate=True`` for that (Optuna's product
   kernels with one shared mixture component).
-* ``failed="ignore"``: a crashed or non-finite result is dropped (Optuna ignores FAIL
-  trials); ``"bad"`` ranks it as the worst loss (it then sits in g, as BOHB does).
-* ``pruned_weight=1.0``: a job discarded by a pruner before evaluation (hasbench's pruned
-  status; it has no loss) joins g as a record of this weight times its trial-order weight,
-  and never l; ``0`` ignores it. Optuna ranks pruned trials by their last intermediate value
-  and lets them fill l when fewer completed trials than ``gamma(n)`` exist; a trial pruned
-  before any evaluation has no such value, so hasbench keeps it out of l and out of the
-  counts of ``gamma`` and ``n_startup``.
+* Failed and pruned results follow hasbench's one rule (:mod:`hasbench.optimizers.base`):
+  never an observation, only a *bad record* in g with weight ``failed_weight`` (crashed or
+  non-finite loss, default 1) or ``pruned_weight`` (discarded by a pruner before evaluation,
+  default 1), times its trial-order weight; never in l, never counted by ``gamma`` or
+  ``n_startup``; weight 0 drops it. ``failed_weight=0`` is Optuna's behaviour (TPE ignores
+  FAIL trials). Optuna ranks pruned trials by their last intermediate value and lets them
+  fill l when fewer completed trials than ``gamma(n)`` exist; a job pruned before any
+  evaluation has no such value, hence the bad record.
 * ``ordinal="categorical"``: ordinal hyperparameters are modelled as categorical (the
   adapter passes them to Optuna as ``CategoricalDistribution``); ``"int"`` models the index
   as an integer (step 1), using the order.
@@ -61,7 +61,7 @@ from .parzen import Columns, ParzenEstimator, default_weights
 
 __all__ = ["TPE", "KDETPE"]
 
-_OK, _FAILED, _PRUNED, _PENDING = 0, 1, 2, 3
+_OK, _BAD = 0, 1
 
 
 class TPE(Optimizer):
@@ -93,10 +93,8 @@ class TPE(Optimizer):
         hyperparameter (default False).
     constant_liar : bool
         Pending configurations join the bad group (default True).
-    failed : {"ignore", "bad"}
-        What a crashed / non-finite result means (default "ignore", as Optuna).
-    pruned_weight : float
-        Weight of a pruned (never evaluated) job in the bad group; 0 ignores it (default 1).
+    failed_weight, pruned_weight : float
+        Bad-record weights of failed and pruned jobs (base class; default 1 each, 0 drops).
     ordinal : {"categorical", "int"}
         How ordinal hyperparameters are modelled (default "categorical", as the Optuna
         adapter declares them).
@@ -110,8 +108,7 @@ class TPE(Optimizer):
                  weights: str | Callable[[int], np.ndarray] = "optuna",
                  prior_weight: float = 1.0, consider_magic_clip: bool = True,
                  consider_endpoints: bool = False, multivariate: bool = False,
-                 constant_liar: bool = True, failed: str = "ignore",
-                 pruned_weight: float = 1.0, ordinal: str = "categorical", **kw: Any):
+                 constant_liar: bool = True, ordinal: str = "categorical", **kw: Any):
         super().__init__(space, seed, **kw)
         w = "TPE"
         self.n_startup = check_int("n_startup", n_startup, 0, None, w)
@@ -138,8 +135,6 @@ class TPE(Optimizer):
         self.consider_endpoints = bool(consider_endpoints)
         self.multivariate = bool(multivariate)
         self.constant_liar = bool(constant_liar)
-        self.failed = check_choice("failed", failed, ["ignore", "bad"], w)
-        self.pruned_weight = check_float("pruned_weight", pruned_weight, 0.0, None, w)
         self.ordinal = check_choice("ordinal", ordinal, ["categorical", "int"], w)
         self._setup_columns()
         d = self._cols.size
@@ -148,6 +143,7 @@ class TPE(Optimizer):
         self._loss = np.empty(self._cap)
         self._kind = np.empty(self._cap, dtype=np.int8)
         self._tid = np.empty(self._cap, dtype=np.int64)
+        self._bw = np.empty(self._cap)           # bad-record weight (0 for observations)
         self._n = 0
         self._n_ranked = 0
         self._pending: dict[int, tuple[int, np.ndarray]] = {}
@@ -204,17 +200,20 @@ class TPE(Optimizer):
         return full
 
     # ------------------------------------------------------------ records
-    def _append(self, tid: int, row: np.ndarray, loss: float, kind: int) -> None:
+    def _append(self, tid: int, row: np.ndarray, loss: float, kind: int,
+                weight: float = 0.0) -> None:
         if self._n == self._cap:
             self._cap *= 2
             self._R = np.resize(self._R, (self._cap, self._R.shape[1]))
             self._loss = np.resize(self._loss, self._cap)
             self._kind = np.resize(self._kind, self._cap)
             self._tid = np.resize(self._tid, self._cap)
+            self._bw = np.resize(self._bw, self._cap)
         i = self._n
         self._R[i], self._loss[i], self._kind[i], self._tid[i] = row, loss, kind, tid
+        self._bw[i] = weight
         self._n += 1
-        if kind in (_OK, _FAILED):
+        if kind == _OK:
             self._n_ranked += 1
 
     def n_below(self, n: int) -> int:
@@ -232,17 +231,16 @@ class TPE(Optimizer):
         (rows: values of the searched columns). Exposed for tests and diagnostics."""
         n = self._n
         R, loss, kind, tid = self._R[:n], self._loss[:n], self._kind[:n], self._tid[:n]
-        ranked = np.flatnonzero(kind != _PRUNED)
+        ranked = np.flatnonzero(kind == _OK)
         order = ranked[np.lexsort((tid[ranked], loss[ranked]))]
         nb = self.n_below(order.size)
         good = np.sort(order[:nb], kind="stable")
         good = good[np.argsort(tid[good], kind="stable")]
         bad_idx = [order[nb:]]
         mult = [np.ones(order.size - nb)]
-        if self.pruned_weight > 0:
-            pr = np.flatnonzero(kind == _PRUNED)
-            bad_idx.append(pr)
-            mult.append(np.full(pr.size, self.pruned_weight))
+        br = np.flatnonzero(kind == _BAD)
+        bad_idx.append(br)
+        mult.append(self._bw[:n][br])
         bad = np.concatenate(bad_idx)
         m = np.concatenate(mult)
         Rb, tb = R[bad], tid[bad]
@@ -312,22 +310,19 @@ class TPE(Optimizer):
     def tell(self, job: Job, result: Result) -> None:
         pend = self._pending.pop(job.job_id, None)
         row = pend[1] if pend is not None else self._to_values(job.x)[0]
-        if result.status == "pruned":
-            if self.pruned_weight > 0:
-                self._append(job.trial_id, row, math.inf, _PRUNED)
+        if self._note_failure(job, result):  # hasbench's rule: at most a bad record
+            w = self._failure_weight(result)
+            if w > 0:
+                self._append(job.trial_id, row, math.inf, _BAD, w)
             return
-        loss = _loss_of(result)
-        if result.status == "crashed" or not math.isfinite(loss):
-            if self.failed == "bad":
-                self._append(job.trial_id, row, math.inf, _FAILED)
-            return
-        self._append(job.trial_id, row, loss, _OK)
+        self._append(job.trial_id, row, _loss_of(result), _OK)
 
 
 class KDETPE(Optimizer):
     """BOHB's KDE model at the maximum fidelity ("tpe-kde"; hasbench's "tpe" until it was
     made Optuna's TPE). Not TPE as Bergstra et al. or Optuna define it: kept as an ablation
-    (BOHB's model without Hyperband). Pruned results are dropped.
+    (BOHB's model without Hyperband). Failed and pruned jobs with a positive weight join the
+    bad KDE unweighted (hasbench's rule, :mod:`hasbench.optimizers.base`).
 
     After ``n_startup`` uniform proposals, observations are split into the best
     ``max(1, ceil(gamma * n))`` ("good", density l) and the rest ("bad", density g), each
@@ -362,8 +357,6 @@ class KDETPE(Optimizer):
         self.min_bandwidth = check_float("min_bandwidth", min_bandwidth, 0.0, None, "KDETPE")
         self._V: list[np.ndarray] = []
         self._y: list[float] = []
-        #: extra (model-space row, loss, weight) records, e.g. pruned configs (DyESP)
-        self.extra_bad: list[np.ndarray] = []
 
     def ask(self) -> Job | None:
         if len(self._y) < self.n_startup:
@@ -380,8 +373,9 @@ class KDETPE(Optimizer):
         order = np.argsort(y, kind="stable")
         good = V[order[:n_good]]
         bad = V[order[n_good:]]
-        if self.extra_bad:
-            bad = np.vstack([bad, np.array(self.extra_bad)])
+        Vb, _ = self.bad_records()  # failed/pruned jobs (weight > 0) join the bad KDE
+        if Vb.shape[0]:
+            bad = np.vstack([bad, np.nan_to_num(Vb, nan=0.5)])
         if bad.shape[0] == 0:
             return self._sample(1)[0]
         lk = ProductKDE(good, self._vartypes, self.min_bandwidth)
@@ -409,7 +403,7 @@ class KDETPE(Optimizer):
         return self._from_model(C[int(np.argmax(score))][None, :])[0]
 
     def tell(self, job: Job, result: Result) -> None:
-        if result.status == "pruned":
+        if self._note_failure(job, result):
             return
         self._V.append(self._to_model(job.x)[0])
         self._y.append(_loss_of(result))
