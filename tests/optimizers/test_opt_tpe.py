@@ -121,16 +121,14 @@ def test_prior_keeps_unobserved_choices_alive():
     sp = _space(CS.CategoricalHyperparameter("c", ["a", "b", "c"]),
                 CS.UniformFloatHyperparameter("x", 0.0, 1.0))
     opt = TPE(sp, 0, n_startup=10)
-    for i in range(10):
+    got = []
+    for i in range(70):
         job = opt.ask()
         cfg = job.config(sp)
-        opt.tell(job, Result(0.0 if cfg["c"] == "a" else 1.0 + i, 1.0))
-    got = []
-    for _ in range(60):
-        job = opt.ask()
-        got.append(job.config(sp)["c"])
-        opt.tell(job, Result(5.0, 1.0))
-    assert set(got) == {"a", "b", "c"}
+        opt.tell(job, Result((0.0 if cfg["c"] == "a" else 10.0) + cfg["x"], 1.0))
+        if i >= 10:
+            got.append(cfg["c"])
+    assert min(got.count("b"), got.count("c")) >= 3
 
 
 def test_deterministic_per_seed_and_seed_dependent():
