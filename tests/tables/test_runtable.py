@@ -160,7 +160,9 @@ WRITER = textwrap.dedent("""
         for _ in range(batch):
             n = 27
             v = np.full(n, float(k))  # every value of run k equals k: partial runs show
-            runs.append(Run(cfgs[k], 0, {m: v for m in DEFAULT_METRICS}, np.full(n, 0.5),
+            # (accuracies stay in [0, 1]: the reader refuses others; losses carry k)
+            runs.append(Run(cfgs[k], 0, {m: v if m.endswith("loss") else np.full(n, 0.5)
+                                         for m in DEFAULT_METRICS}, np.full(n, 0.5),
                             {"params": k, "flops": k, "model_bytes": k}))
             k += 1
         w.append(runs)
@@ -191,7 +193,7 @@ def test_sigkill_mid_append_keeps_every_completed_run(tmp_path, batch):
         n = t.n_runs
         assert n >= committed and n % batch == 0  # whole batches only
         for r in range(n):
-            curve = t.curve("valid_acc")[r]
+            curve = t.curve("valid_loss")[r]
             k = t.static["params"][t.run_config[r]]
             assert np.all(curve == k), "partial run found"
             assert t.run_n_epochs[r] == 27
