@@ -138,7 +138,10 @@ def _check(ds: h5py.Dataset, kind: str, shape: tuple[int | None, ...], path: Pat
 def check_file(f: h5py.File, path: Path) -> None:
     """Stage 1 (metadata only, then the config JSON strings); see the module docstring."""
     from ..spaces import Space
-    from .runtable import READABLE_VERSIONS, SCHEMA
+    from . import runtable
+
+    SCHEMA = runtable.SCHEMA
+    READABLE_VERSIONS = getattr(runtable, "READABLE_VERSIONS", (runtable.SCHEMA_VERSION,))
 
     a = f.attrs
     schema = a.get("schema")
