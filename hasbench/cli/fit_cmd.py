@@ -48,7 +48,7 @@ def register(sub) -> None:
 
 
 def _fit(args) -> int:
-    from ..errors import InvalidValueError, check_path
+    from ..errors import InvalidValueError, check_int, check_path
     from ..surrogates import CurveSurrogate
 
     params = None
@@ -58,6 +58,9 @@ def _fit(args) -> int:
         except json.JSONDecodeError as exc:
             raise InvalidValueError("--params", args.params, "a JSON object", "hasbench fit",
                                     hint=str(exc)) from None
+    _check_params(params)
+    if args.threads is not None:
+        check_int("--threads", args.threads, 1, None, "hasbench fit")
     out = check_path("--out", args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InvalidValueError("--out", str(out), "a new or empty folder", "hasbench fit",
@@ -73,3 +76,34 @@ def _fit(args) -> int:
     d = sur.save(out)
     print(f"fitted {args.model} surrogate on {table} in {sur.fit_seconds:.1f} s -> {d}")
     return 0
+
+
+#: backend parameters with a known type: (integer?, lowest allowed value)
+_KNOWN = {"n_estimators": (True, 1), "max_depth": (True, 0), "n_neighbors": (True, 1),
+          "members": (True, 1), "epochs": (True, 1), "batch_size": (True, 1),
+          "n_restarts": (True, 0), "learning_rate": (False, 0.0), "subsample": (False, 0.0),
+          "colsample_bytree": (False, 0.0), "min_child_weight": (False, 0.0),
+          "reg_lambda": (False, 0.0), "reg_alpha": (False, 0.0), "gamma": (False, 0.0),
+          "lr": (False, 0.0), "weight_decay": (False, 0.0), "fidelity_weight": (False, 0.0)}
+
+
+def _check_params(params) -> None:
+    """Refuse known backend parameters of the wrong type or range before fitting
+    (``{"n_estimators": -1}`` or ``{"max_depth": "a"}`` reached XGBoost as they were)."""
+    from ..errors import InvalidValueError, check_float, check_int
+
+    if params is None:
+        return
+    if not isinstance(params, dict):
+        raise InvalidValueError("--params", params, "a JSON object", "hasbench fit")
+    blocks = [("", params)] + [(f"{r}.", params[r]) for r in ("mean", "std", "time", "static")
+                               if isinstance(params.get(r), dict)]
+    for prefix, block in blocks:
+        for k, v in block.items():
+            if k in _KNOWN:
+                is_int, low = _KNOWN[k]
+                name = f"--params {prefix}{k}"
+                if is_int:
+                    check_int(name, v, low, None, "hasbench fit")
+                else:
+                    check_float(name, v, low, None, "hasbench fit")

@@ -31,9 +31,13 @@ def register(sub) -> None:
 
 
 def _validate(args) -> int:
+    from ..errors import check_choice
+    from ..optimizers import list_optimizers
     from ..surrogates.validation import validate, write_report
 
     opts = [o.strip() for o in args.optimizers.split(",") if o.strip()]
+    for o in opts:  # an unknown name was dropped silently before
+        check_choice("--optimizers", o, list_optimizers(), "hasbench validate", unknown=True)
     kw = dict(optimizers=opts, repeats=args.repeats, budget_runs=args.budget_runs)
     if args.out is None:
         rep = validate(args.surrogate, args.table, **kw)

@@ -238,7 +238,7 @@ def check_state(st: Any, path: Path) -> None:
         if off.any():
             _fail(f"/runs/{name}", float(v[off][0]), "finite seconds >= 0 within each run's "
                   "epochs", path)
-    ct = np.where(within, st.cum_time, np.inf)
+    ct = np.where(within, st.cum_time, 0.0)
     if E > 1 and (np.diff(ct, axis=1)[within[:, 1:]] < -1e-9 * (1 + np.abs(
             ct[:, 1:][within[:, 1:]]))).any():
         _fail("/runs/cum_time", "decreasing", "non-decreasing cumulative seconds", path)
