@@ -24,6 +24,32 @@ Pruners: an optimizer may carry a :class:`Pruner`; before a job is evaluated the
 asks it (with static features such as ``params``/``flops`` from the benchmark and the trial's
 partial curve) whether to discard the job. A pruned job costs zero simulated time and is
 reported back through :meth:`Optimizer.tell_pruned`.
+
+Failed and pruned results: one rule for every optimizer
+-------------------------------------------------------
+A result is *pruned* when its status is ``"pruned"`` (:func:`is_pruned`: a pruner discarded
+the job before evaluation) and *failed* when it is not pruned but its status is
+``"crashed"`` or its loss is not finite (:func:`is_failed`). Either way it is a *failure*
+(:func:`is_failure`): it carries no measurement, and every hasbench optimizer treats it the
+same way:
+
+1. It is never a member of anything that ranks measurements: not a population member
+   (regularized evolution, DE), never a parent, never promoted, never an incumbent.
+2. It is never counted in a rung or a quota: a rung's size (successive halving, Hyperband,
+   BOHB, DEHB, ASHA) and a stage's trial count (staged search) count measured results only.
+   What fills the slot a failure leaves is each scheduler's documented choice (see its
+   docstring and ``docs/optimizers.md``); in short: a pruned job's slot is refilled by a
+   new proposal (a pruner filters candidates, it does not shrink the schedule), a failed
+   job's slot is not (it consumed its compute), and synchronous successive halving refills
+   promotion slots that finite results cannot fill as HpBandSter does (``refill``).
+3. Model-based samplers (BO, BOHB, TPE) may learn from it only as a *bad record*: the
+   config, the fidelity it was asked at and a weight, ``failed_weight`` (default 1: a
+   crashed run counts as a bad observation, as HpBandSter's BOHB puts it at loss ``+inf``)
+   or ``pruned_weight`` (default 1: a pruned config is a bad observation, as Optuna's TPE
+   ranks pruned trials below complete ones; DyESP's spec uses 0.5). A weight of 0 drops
+   the record. :meth:`Optimizer._note_failure` applies the rule in ``tell`` (it returns
+   ``True`` for a failure and stores the record), and :meth:`Optimizer.bad_records` hands
+   the records to a model in model space. A bad record is never an observed loss.
 """
 
 from __future__ import annotations
@@ -39,7 +65,8 @@ import numpy as np
 from ..errors import InvalidValueError, UnknownNameError, check_float, check_int
 from ..spaces import Space
 
-__all__ = ["Job", "Result", "Optimizer", "Pruner", "CallablePruner", "fidelity_ladder"]
+__all__ = ["Job", "Result", "Optimizer", "Pruner", "CallablePruner", "fidelity_ladder",
+           "BadRecord", "is_pruned", "is_failed", "is_failure"]
 
 
 @dataclass
@@ -92,17 +119,63 @@ class Result:
     status : {"ok", "crashed", "pruned"}
     metrics : dict, optional
         Extra metric values (scalars).
+    time : float, optional
+        Simulated clock time at which the result was reported (the simulator sets it;
+        ``None`` when unknown). Only optimizers with time budgets (staged search's
+        ``stage_time``) read it.
     """
 
     loss: float
     cost: float = 0.0
     status: str = "ok"
     metrics: dict | None = None
+    time: float | None = None
 
 
 def _loss_of(result: Result | float) -> float:
     loss = float(result.loss if isinstance(result, Result) else result)
     return loss if math.isfinite(loss) else math.inf
+
+
+def is_pruned(result: Result) -> bool:
+    """``True`` if a pruner discarded the job (status ``"pruned"``)."""
+    return result.status == "pruned"
+
+
+def is_failed(result: Result) -> bool:
+    """``True`` for a job that ran but gave no usable loss: status ``"crashed"`` or a loss
+    that is not finite (NaN, +-inf). Pruned jobs are not failed (see :func:`is_pruned`)."""
+    if result.status == "pruned":
+        return False
+    return result.status == "crashed" or not math.isfinite(float(result.loss))
+
+
+def is_failure(result: Result) -> bool:
+    """``True`` for a pruned or failed result: no measurement (the module's rule)."""
+    return result.status != "ok" or not math.isfinite(float(result.loss))
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A failed or pruned job kept for model-based samplers (module docstring, rule 3).
+
+    Attributes
+    ----------
+    x : ndarray, shape (d,)
+        The job's full encoded configuration.
+    fidelity : float
+        The fidelity the job was asked at.
+    weight : float
+        Its weight relative to a real observation (``failed_weight`` / ``pruned_weight``).
+    kind : {"failed", "pruned"}
+    job_id : int
+    """
+
+    x: np.ndarray
+    fidelity: float
+    weight: float
+    kind: str
+    job_id: int
 
 
 # --------------------------------------------------------------------------- pruners
@@ -221,6 +294,10 @@ class Optimizer(ABC):
         Pre-evaluation filter (see :class:`Pruner`).
     points_to_evaluate : sequence of dict, optional
         Configurations proposed first, in order, before any sampled one.
+    failed_weight, pruned_weight : float
+        Weights (>= 0) of failed and pruned results as bad records for model-based
+        samplers (module docstring, rule 3; default 1 each, 0 drops them). Optimizers
+        without a model ignore them.
     """
 
     #: registry name
@@ -231,7 +308,8 @@ class Optimizer(ABC):
     def __init__(self, space: Space, seed: int = 0, *, names: Sequence[str] | None = None,
                  fixed: Mapping[str, Any] | None = None, min_fidelity: float | None = None,
                  max_fidelity: float | None = None, pruner: Pruner | None = None,
-                 points_to_evaluate: Sequence[Mapping[str, Any]] | None = None):
+                 points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+                 failed_weight: float = 1.0, pruned_weight: float = 1.0):
         where = type(self).__name__
         if not isinstance(space, Space):
             raise InvalidValueError("space", type(space).__name__, "a hasbench Space", where)
@@ -266,6 +344,10 @@ class Optimizer(ABC):
         self._n_points_used = 0
         self._next_trial = 0
         self._next_job = 0
+        self.failed_weight = check_float("failed_weight", failed_weight, 0.0, None, where)
+        self.pruned_weight = check_float("pruned_weight", pruned_weight, 0.0, None, where)
+        #: failed/pruned jobs with a positive weight, in the order they were told
+        self._bad_records: list[BadRecord] = []
 
     # ------------------------------------------------------------ subspace
     def _setup_subspace(self, names, fixed, where):
@@ -387,6 +469,36 @@ class Optimizer(ABC):
     @abstractmethod
     def tell(self, job: Job, result: Result) -> None:
         """Report the result of a job returned by :meth:`ask`."""
+
+    # ------------------------------------------------------------ failure rule
+    def _note_failure(self, job: Job, result: Result) -> bool:
+        """Apply the failure rule (module docstring) to a told result: return ``True`` if
+        ``result`` is pruned or failed, after storing it as a :class:`BadRecord` when its
+        weight is positive; ``False`` for a measurement. Every optimizer's ``tell`` calls it
+        first and then never lets a failure into a population, rung count or model's
+        observations."""
+        if result.status == "ok" and math.isfinite(result.loss):
+            return False
+        pruned = result.status == "pruned"
+        w = self._failure_weight(result)
+        if w > 0:
+            self._bad_records.append(BadRecord(job.x, float(job.fidelity), w,
+                                               "pruned" if pruned else "failed", job.job_id))
+        return True
+
+    def _failure_weight(self, result: Result) -> float:
+        """Bad-record weight of a failure: ``pruned_weight`` or ``failed_weight``."""
+        return self.pruned_weight if result.status == "pruned" else self.failed_weight
+
+    def bad_records(self, fidelity: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Bad records in model space (:meth:`_to_model`, searched columns) and their
+        weights: ``(V (m, len(names)), w (m,))``; only those asked at ``fidelity`` if given.
+        """
+        recs = [r for r in self._bad_records if fidelity is None or r.fidelity == fidelity]
+        if not recs:
+            return np.zeros((0, len(self.names))), np.zeros(0)
+        V = self._to_model(np.array([r.x for r in recs]))
+        return V, np.array([r.weight for r in recs], dtype=float)
 
     def tell_pruned(self, job: Job, features: Mapping[str, Any]) -> None:
         """A job was discarded by :attr:`pruner` without evaluation. Default: report it as a

@@ -8,7 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hasbench.errors import InvalidValueError
-from hasbench.optimizers import fidelity_ladder, hyperband_brackets
+from hasbench.optimizers import (
+    BOHB,
+    DEHB,
+    Hyperband,
+    SuccessiveHalving,
+    fidelity_ladder,
+    hyperband_brackets,
+)
 
 A_PAPER = [(27, 9, 3, 1), (12, 4, 1), (6, 2), (4,)]
 A_HPB = [(27, 9, 3, 1), (9, 3, 1), (6, 2), (4,)]
@@ -17,7 +24,7 @@ B_HPB = [(81, 27, 9, 3, 1), (27, 9, 3, 1), (9, 3, 1), (6, 2), (5,)]
 
 
 @pytest.mark.parametrize("rung_mode", ["geometric_down", "geometric_up"])
-@pytest.mark.parametrize("variant,expected", [("paper", A_PAPER), ("hpbandster", A_HPB)])
+@pytest.mark.parametrize("variant,expected", [("paper", A_PAPER), ("bohb", A_HPB)])
 def test_table_a_1_27_3(variant, expected, rung_mode):
     br = hyperband_brackets(1, 27, 3, variant, rung_mode)
     assert [b.n for b in br] == expected
@@ -29,7 +36,8 @@ def test_table_a_1_27_3(variant, expected, rung_mode):
         assert sum(n * r for b in br for n, r in zip(b.n, b.budgets, strict=True)) == 423
 
 
-@pytest.mark.parametrize("variant,expected", [("paper", B_PAPER), ("hpbandster", B_HPB)])
+@pytest.mark.parametrize("variant,expected", [("paper", B_PAPER), ("bohb", B_HPB),
+                                              ("hpbandster", B_HPB)])
 def test_table_b_1_200_3_down(variant, expected):
     br = hyperband_brackets(1, 200, 3, variant, "geometric_down")
     assert [b.n for b in br] == expected
@@ -50,13 +58,14 @@ def test_table_b_1_200_3_up():
     # paper formula with s_max = 5: n = ceil(6 * 3^s / (s + 1))
     assert [b.n[0] for b in br] == [243, 98, 41, 18, 9, 6]
     assert br[0].budgets == (1.0, 3.0, 9.0, 27.0, 81.0, 200.0)
-    hp = hyperband_brackets(1, 200, 3, "hpbandster", "geometric_up")
+    hp = hyperband_brackets(1, 200, 3, "bohb", "geometric_up")
     assert [b.n for b in hp][:3] == [(243, 81, 27, 9, 3, 1), (81, 27, 9, 3, 1), (27, 9, 3, 1)]
 
 
-@pytest.mark.parametrize("variant", ["paper", "hpbandster"])
+@pytest.mark.parametrize("variant", ["paper", "bohb"])
 def test_1_243_3_integer_safe(variant):
-    # float code: -int(log(1/243)/log(3)) + 1 == 5 brackets and smallest budget 3
+    # float code: -int(log(1/243)/log(3)) + 1 == 5 brackets and smallest budget 3; the
+    # published schedules (and the optimizers' defaults) start at budget 1 with 6 rungs
     br = hyperband_brackets(1, 243, 3, variant)
     assert len(br) == 6
     assert br[0].budgets[0] == 1.0
@@ -80,7 +89,7 @@ def test_bad_arguments_named():
 
 
 @given(lo=st.integers(1, 10), ratio=st.integers(2, 400), eta=st.integers(2, 5),
-       variant=st.sampled_from(["paper", "hpbandster"]),
+       variant=st.sampled_from(["paper", "bohb"]),
        mode=st.sampled_from(["geometric_down", "geometric_up"]))
 def test_bracket_properties(lo, ratio, eta, variant, mode):
     hi = lo * ratio
@@ -98,3 +107,56 @@ def test_bracket_properties(lo, ratio, eta, variant, mode):
             assert b.n == tuple(b.n[0] // eta ** i for i in range(b.s + 1))
     if mode == "geometric_down":  # s_max = floor(log_eta(R)) exactly
         assert eta ** s_max <= ratio < eta ** (s_max + 1)
+
+
+def _hpbandster_074(min_budget, max_budget, eta):
+    """HpBandSter 0.7.4, hpbandster/optimizers/hyperband.py lines 60-61 and 90-92 (the same
+    lines are in bohb.py), transcribed: the oracle for hb_variant='hpbandster'."""
+    max_SH_iter = -int(np.log(min_budget / max_budget) / np.log(eta)) + 1
+    budgets = max_budget * np.power(eta, -np.linspace(max_SH_iter - 1, 0, max_SH_iter))
+    out = []
+    for iteration in range(max_SH_iter):
+        s = max_SH_iter - 1 - (iteration % max_SH_iter)
+        n0 = int(np.floor((max_SH_iter) / (s + 1)) * eta ** s)
+        ns = [max(int(n0 * (eta ** (-i))), 1) for i in range(s + 1)]
+        out.append((s, tuple(ns), tuple(float(b) for b in budgets[(-s - 1):])))
+    return out
+
+
+_GRID = [(lo, lo * r, eta) for lo in (1, 2, 3, 0.5, 0.01) for eta in (2, 3, 4, 5, 10)
+         for r in (2, 3, 4, 8, 9, 10, 16, 27, 32, 81, 100, 125, 200, 243, 256, 486, 625,
+                   729, 1000, 1024)]
+
+
+@pytest.mark.parametrize("lo,hi,eta", _GRID)
+def test_hpbandster_variant_is_hpbandsters_output(lo, hi, eta):
+    got = [(b.s, b.n, b.budgets) for b in hyperband_brackets(lo, hi, eta, "hpbandster")]
+    assert got == _hpbandster_074(lo, hi, eta)  # exact, floats included
+
+
+@pytest.mark.parametrize("lo,hi,eta,n_rungs,first", [(1, 243, 3, 5, 3.0), (2, 486, 3, 5, 6.0),
+                                                    (1, 10, 10, 1, 10.0),
+                                                    (1, 100, 10, 2, 10.0)])
+def test_hpbandster_rounding_cases(lo, hi, eta, n_rungs, first):
+    br = hyperband_brackets(lo, hi, eta, "hpbandster")
+    assert len(br[0].n) == n_rungs and br[0].budgets[0] == first
+    exact = hyperband_brackets(lo, hi, eta, "bohb")
+    assert len(exact[0].n) == n_rungs + 1 and exact[0].budgets[0] == lo
+    with pytest.raises(InvalidValueError, match="rung_mode"):
+        hyperband_brackets(lo, hi, eta, "hpbandster", "geometric_up")
+
+
+def test_published_schedule_is_the_default():
+    import ConfigSpace as CS
+
+    from hasbench.spaces import Fidelity, Space
+
+    cs = CS.ConfigurationSpace(name="one")
+    cs.add(CS.UniformFloatHyperparameter("a", 0.0, 1.0))
+    sp = Space("one", "1", cs, [Fidelity("budget", 1, 243, True)])
+    for cls in (Hyperband, BOHB, SuccessiveHalving, DEHB):
+        opt = cls(sp, seed=0)
+        top = opt.brackets[0]
+        assert top.budgets[0] == 1.0 and len(top.n) == 6, cls.__name__
+    hp = Hyperband(sp, seed=0, hb_variant="hpbandster")
+    assert hp.brackets[0].budgets[0] == 3.0 and len(hp.brackets) == 5

@@ -45,16 +45,93 @@ def test_sh_keeps_n_next_with_stable_ties(variant):
         assert sorted(rung_members[i + 1]) == want
 
 
-def test_crashed_runs_are_dropped_first():
+def test_crashed_runs_are_never_promoted_and_freed_slots_are_refilled():
+    """Item 2: 23 of 27 crashed -> the 4 finite results are promoted and HpBandSter's rule
+    fills the other 5 slots of rung 1 with new configurations (never a crashed one)."""
     sp = get_space("hia-cnn")
     opt = SuccessiveHalving(sp, seed=0, n_iterations=1)
     jobs = _drain(opt)
+    assert len(jobs) == 27
+    finite = {j.trial_id for j in jobs[::7]}  # 4 trials: 0, 7, 14, 21
     for j in jobs:
-        opt.tell(j, Result(loss=np.nan if j.trial_id < 20 else 0.5, status="crashed"))
+        ok = j.trial_id in finite
+        opt.tell(j, Result(loss=0.5 + 0.01 * j.trial_id if ok else np.nan,
+                           status="ok" if ok else "crashed"))
     nxt = _drain(opt)
-    # 7 finite losses survive, the remaining 2 places go to the earliest crashed configs
-    assert len(nxt) == 9
-    assert sorted(j.trial_id for j in nxt) == [0, 1] + list(range(20, 27))
+    assert len(nxt) == 9 and all(j.fidelity == 3 for j in nxt)
+    promoted = [j for j in nxt if j.continues]
+    assert {j.trial_id for j in promoted} == finite
+    fresh = [j for j in nxt if not j.continues]
+    seen = {j.trial_id for j in jobs}
+    assert len(fresh) == 5 and not {j.trial_id for j in fresh} & seen
+    assert all(j.info.get("refill") and j.resume_from == 0 for j in fresh)
+    # refill="none": the rung runs with the finite results only
+    opt = SuccessiveHalving(sp, seed=0, n_iterations=1, refill="none")
+    for j in _drain(opt):
+        ok = j.trial_id in finite
+        opt.tell(j, Result(0.5 if ok else np.inf, status="ok" if ok else "crashed"))
+    assert sorted(j.trial_id for j in _drain(opt)) == sorted(finite)
+
+
+def test_all_crashed_rung_ends_bracket_with_refill_none():
+    sp = get_space("hia-cnn")
+    opt = SuccessiveHalving(sp, seed=0, n_iterations=1, refill="none")
+    for j in _drain(opt):
+        opt.tell(j, Result(np.inf, status="crashed"))
+    assert opt.ask() is None and opt.finished
+
+
+def test_pruned_jobs_never_promoted_and_replaced():
+    """Item 2/3: pruned jobs do not count in a rung; their slots get new configs, and only
+    measured trials are promoted."""
+    sp = get_space("hia-cnn")
+    opt = SuccessiveHalving(sp, seed=0, n_iterations=1)
+    jobs = _drain(opt)
+    pruned = {j.trial_id for j in jobs if j.trial_id % 27 >= 4}   # 23 of 27
+    measured = []
+    for j in jobs:
+        if j.trial_id in pruned:
+            opt.tell_pruned(j, {})
+        else:
+            opt.tell(j, Result(0.1 * j.trial_id))
+            measured.append(j.trial_id)
+    repl = _drain(opt)   # 23 replacements, new trials at rung 0
+    assert len(repl) == 23 and all(j.fidelity == 1 and not j.continues for j in repl)
+    assert not {j.trial_id for j in repl} & {j.trial_id for j in jobs}
+    for j in repl:
+        opt.tell(j, Result(1.0 + 0.01 * j.trial_id))
+        measured.append(j.trial_id)
+    rung1 = _drain(opt)
+    assert len(rung1) == 9 and all(j.continues for j in rung1)
+    ids = {j.trial_id for j in rung1}
+    assert not ids & pruned and ids <= set(measured)
+    # the best 9 of the 27 measured results
+    assert ids == set(sorted(measured, key=lambda t: 0.1 * t if t < 27 else 1 + 0.01 * t)[:9])
+
+
+def test_pruned_hyperband_trains_no_pruned_trial_and_fills_rungs():
+    """A pruner that rejects two thirds of the *new* candidates (not continuations): a pruned
+    trial is never trained later, and every finished rung 0 has its n_0 measured results."""
+    import zlib
+
+    from hasbench.optimizers import CallablePruner, Hyperband
+
+    b = SyntheticBenchmark("hia-cnn", seed=0)
+    pr = CallablePruner(lambda job, f: not job.continues
+                        and zlib.crc32(job.x.tobytes()) % 3 != 0, static_metrics=())
+    opt = Hyperband(b.space, seed=2, pruner=pr)
+    tr = simulate(b, opt, seed=2, n_workers=3, max_evaluations=400)
+    f = tr.frame
+    pruned = set(f.loc[f["status"] == "pruned", "trial"])
+    meas = f[f["status"] != "pruned"]
+    assert len(pruned) > 100
+    assert not pruned & set(meas["trial"])
+    n0 = {br.s: br.n for br in opt.brackets}
+    done = meas.groupby(["bracket", "rung"]).size()
+    for (it, rung), n in done.items():
+        if (it, rung + 1) in done.index:  # a rung that was completed and promoted
+            s = opt.brackets[it % len(opt.brackets)].s
+            assert n == n0[s][rung]
 
 
 def test_hyperband_cycles_brackets_and_resume_flag():
