@@ -1,11 +1,27 @@
 """ASHA (Li et al. 2020): asynchronous successive halving, promotion and stopping variants.
 
-``asha_mode="promotion"`` (the paper): whenever a worker is free, promote the best config of
-the highest rung ``k < K`` that is in the top ``floor(|rung_k| / eta)`` and not yet promoted;
-otherwise start a new config at rung 0. ``asha_mode="stopping"`` (Syne Tune's ``asha.py``):
-every trial continues rung by rung unless, at a rung, its loss is above the ``1/eta``
+``asha_mode="promotion"`` (the paper's Algorithm 2): whenever a worker is free, promote the
+best config of the highest rung ``k < K`` that is in the top ``floor(|rung_k| / eta)`` and
+not yet promoted; otherwise start a new config at rung 0.
+
+``asha_mode="stopping"`` (ASHA's rank rule, the stopping form of its promotion criterion):
+a trial that reports at rung ``k`` continues to rung ``k + 1`` iff it is in the top
+``1/eta`` of the results recorded at rung ``k`` so far, itself included: with ``n`` results
+recorded there and ``p`` of them ranking before it (lower loss; ties: the earlier result
+first), it continues iff ``p <= n / eta`` (so the first trial at a rung always continues).
+For arrivals ``[0.5, 0.9, 0.6, 0.55, 0.8, 0.52]`` with ``eta=3`` trials 0, 2, 3 and 5
+continue.
+
+``asha_mode="stopping_quantile"`` (Syne Tune's ``StoppingRungSystem``, hasbench's
+``"stopping"`` before issue 15): a trial continues iff its loss is at most the ``1/eta``
 quantile (linear interpolation, ``numpy.quantile``) of all losses recorded at that rung
-including its own; the first trial at a rung always continues.
+including its own; the first trial at a rung always continues. For the arrivals above,
+trials 0, 3 and 5 continue.
+
+Failed and pruned results (the rule of :mod:`hasbench.optimizers.base`) are never counted
+in a rung (``|rung_k|``, ``n``) and never promoted or continued. A pruned continuation
+ends its trial: the promotion it used is spent (otherwise the same trial would be promoted
+and pruned again); a pruned rung-0 job simply makes room for the next new config.
 
 Rungs: :func:`~hasbench.optimizers.base.fidelity_ladder` (default ``rung_mode="geometric_up"``,
 ``r * eta**k`` from the minimum fidelity, then the maximum), with ``early_stopping_rate`` s
@@ -22,9 +38,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidValueError, check_choice, check_int
-from .base import Job, Optimizer, Result, _loss_of, fidelity_ladder
+from .base import Job, Optimizer, Result, fidelity_ladder
 
-__all__ = ["ASHA"]
+__all__ = ["ASHA", "ASHA_MODES"]
+
+#: stopping/promotion variants of :class:`ASHA`
+ASHA_MODES = ("promotion", "stopping", "stopping_quantile")
 
 
 class ASHA(Optimizer):
@@ -34,7 +53,8 @@ class ASHA(Optimizer):
     ----------
     eta : int
         Reduction factor (default 3).
-    asha_mode : {"promotion", "stopping"}
+    asha_mode : {"promotion", "stopping", "stopping_quantile"}
+        See the module docstring (default ``"promotion"``).
     rung_mode : {"geometric_up", "geometric_down"}
     early_stopping_rate : int
         ``s``: the lowest rung is ``ladder[s]`` (default 0).
@@ -54,7 +74,7 @@ class ASHA(Optimizer):
         super().__init__(space, seed, **kw)
         where = "ASHA"
         self.eta = check_int("eta", eta, 2, None, where)
-        self.asha_mode = check_choice("asha_mode", asha_mode, ["promotion", "stopping"], where)
+        self.asha_mode = check_choice("asha_mode", asha_mode, ASHA_MODES, where)
         self.rung_mode = check_choice("rung_mode", rung_mode, ["geometric_up",
                                                                "geometric_down"], where)
         if self.max_fidelity <= self.min_fidelity:
@@ -105,7 +125,7 @@ class ASHA(Optimizer):
 
     def ask(self) -> Job | None:
         K = len(self.rungs)
-        if self.asha_mode == "stopping":
+        if self.asha_mode != "promotion":
             if self._queue:
                 t, k = self._queue.popleft()
                 return self._job(t, k)
@@ -126,7 +146,9 @@ class ASHA(Optimizer):
 
     def tell(self, job: Job, result: Result) -> None:
         k = int(job.info["rung"])
-        loss = _loss_of(result)
+        if self._note_failure(job, result):
+            return  # never counted in a rung, never promoted (module docstring)
+        loss = float(result.loss)
         key = (loss, self._arrival, job.trial_id)
         self._arrival += 1
         self._count[k] += 1
@@ -134,16 +156,23 @@ class ASHA(Optimizer):
             if k < len(self.rungs) - 1:
                 bisect.insort(self._unprom[k], key)
             return
-        if k >= len(self.rungs) - 1 or not np.isfinite(loss):
+        if k >= len(self.rungs) - 1:
             return
         fin = self._fin[k]
-        bisect.insort(fin, loss)
-        # numpy.quantile(fin, 1/eta) with linear interpolation
-        pos = (len(fin) - 1) / self.eta
-        lo = int(pos)
-        hi = min(lo + 1, len(fin) - 1)
-        cutoff = fin[lo] + (fin[hi] - fin[lo]) * (pos - lo)
-        if loss <= cutoff:
+        if self.asha_mode == "stopping":
+            # p = results ranking before this one (lower loss, or equal and earlier)
+            p = bisect.bisect_right(fin, loss)
+            bisect.insort(fin, loss)
+            go = p * self.eta <= len(fin)
+        else:
+            bisect.insort(fin, loss)
+            # numpy.quantile(fin, 1/eta) with linear interpolation
+            pos = (len(fin) - 1) / self.eta
+            lo = int(pos)
+            hi = min(lo + 1, len(fin) - 1)
+            cutoff = fin[lo] + (fin[hi] - fin[lo]) * (pos - lo)
+            go = loss <= cutoff
+        if go:
             bisect.insort(self._prom[k], key)
             self.promotions.append((job.trial_id, k))
             self._queue.append((job.trial_id, k + 1))
