@@ -65,7 +65,7 @@ def _continued(mode, losses, eta=3):
         opt.tell(j, Result(v))
     cont = []
     while (j := opt.ask()).continues:
-        assert j.fidelity == 3 and j.resume_from == 1
+        assert j.fidelity == opt.rungs[1] and j.resume_from == opt.rungs[0]
         cont.append(j.trial_id)
     first = jobs[0].trial_id
     return {t - first for t in cont}
