@@ -15,8 +15,13 @@ class RegularizedEvolution(Optimizer):
     """Aging evolution at the maximum fidelity.
 
     The first ``population_size`` proposals are uniform; afterwards each proposal mutates the
-    best of ``sample_size`` members drawn (without replacement) from the current population;
-    every result joins the population and the oldest member leaves once it is full.
+    best of ``sample_size`` members drawn uniformly *with replacement* from the current
+    population (Real et al. 2019, Algorithm 1: "randomly select candidate from population"
+    ``S`` times; ties: the older member); every measured result joins the population and the
+    oldest member leaves once it is full.
+    Failed and pruned results (the rule of :mod:`hasbench.optimizers.base`) never join the
+    population; an initial (uniform) proposal that fails or is pruned is replaced by another
+    uniform one, so the population is still seeded by ``population_size`` measured members.
     Mutation resamples one searched hyperparameter uniformly (a categorical one to a
     different choice). The paper used population 100 / sample 25 for NAS with thousands of
     evaluations; hasbench's defaults (20 / 5) suit budgets of a few hundred evaluations.
@@ -33,13 +38,14 @@ class RegularizedEvolution(Optimizer):
             raise InvalidValueError("sample_size", sample_size,
                                     f"an int <= population_size={population_size}", "RE")
         self._pop: deque = deque()
-        self._asked = 0
+        self._asked = 0  # initial proposals asked, minus those that failed or were pruned
 
     def ask(self) -> Job | None:
-        if self._asked < self.population_size or len(self._pop) < self.sample_size:
+        init = self._asked < self.population_size or len(self._pop) < self.sample_size
+        if init:
             x = self._sample(1)[0]
         else:
-            idx = self._rng.choice(len(self._pop), self.sample_size, replace=False)
+            idx = self._rng.integers(0, len(self._pop), self.sample_size)
             best = min(idx, key=lambda i: (self._pop[i][1], i))
             parent = self._pop[best][0]
             v = self._to_model(parent)[0]
@@ -50,10 +56,16 @@ class RegularizedEvolution(Optimizer):
             else:
                 v[j] = self._rng.random()
             x = self._from_model(v[None, :])[0]
-        self._asked += 1
+        if init:
+            self._asked += 1
+            return self._make_job(self._new_trial_id(), x, self._full_fidelity(x), init=True)
         return self._make_job(self._new_trial_id(), x, self._full_fidelity(x))
 
     def tell(self, job: Job, result: Result) -> None:
+        if self._note_failure(job, result):
+            if job.info.get("init"):
+                self._asked -= 1
+            return
         self._pop.append((job.x, _loss_of(result)))
         while len(self._pop) > self.population_size:
             self._pop.popleft()
