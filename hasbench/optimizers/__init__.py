@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import UnknownNameError
+from ..errors import InvalidValueError, UnknownNameError
 from .asha import ASHA
 from .base import CallablePruner, Job, Optimizer, Pruner, Result, fidelity_ladder
 from .bo import BayesianOptimization
@@ -31,6 +31,7 @@ _REGISTRY: dict[str, Any] = {
     "random": RandomSearch,
     "bo": BayesianOptimization,
     "tpe": TPE,
+    "tpe-kde": "hasbench.optimizers.tpe:KDETPE",
     "sh": SuccessiveHalving,
     "hyperband": Hyperband,
     "bohb": BOHB,
@@ -55,8 +56,11 @@ def register_optimizer(name: str, cls: Any) -> None:
 
 
 def _resolve(name: str):
+    if not isinstance(name, str):
+        raise InvalidValueError("name", name, "an optimizer name (str): one of "
+                                f"{list_optimizers()}", "get_optimizer")
     key = _ALIASES.get(name, name)
-    if not isinstance(name, str) or key not in _REGISTRY:
+    if key not in _REGISTRY:
         raise UnknownNameError("optimizer", name, list_optimizers())
     cls = _REGISTRY[key]
     if isinstance(cls, str):
@@ -65,6 +69,31 @@ def _resolve(name: str):
         mod, attr = cls.split(":")
         cls = getattr(importlib.import_module(mod), attr)
     return cls
+
+
+def _accepted_kwargs(cls) -> set[str] | None:
+    """Keyword arguments ``cls(space, seed, **kw)`` accepts: the keyword parameters of
+    every ``__init__`` along the MRO that passes ``**kw`` on (``None``: a constructor takes
+    arbitrary keywords and does not forward them to a known class)."""
+    import inspect
+
+    names: set[str] = set()
+    for c in cls.__mro__:
+        init = c.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = list(inspect.signature(init).parameters.values())[1:]
+        var_kw = False
+        for p in params:
+            if p.kind is p.VAR_KEYWORD:
+                var_kw = True
+            elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                names.add(p.name)
+        if not var_kw:
+            return names - {"space", "seed"}
+        if c is Optimizer:  # pragma: no cover - the base takes no **kw
+            return names - {"space", "seed"}
+    return None
 
 
 def get_optimizer(name: str, space: Any, seed: int = 0, fidelity: Any = None,
@@ -81,9 +110,17 @@ def get_optimizer(name: str, space: Any, seed: int = 0, fidelity: Any = None,
     fidelity : (float, float), optional
         ``(min_fidelity, max_fidelity)`` override.
     **kwargs
-        Optimizer-specific options (see each class).
+        Optimizer-specific options (see each class) and the base options of
+        :class:`~hasbench.optimizers.base.Optimizer`. An unknown key raises
+        :class:`~hasbench.errors.UnknownNameError` naming it and the accepted keys.
     """
     cls = _resolve(name)
+    allowed = _accepted_kwargs(cls) if isinstance(cls, type) else None
+    if allowed is not None:
+        for k in kwargs:
+            if k not in allowed:
+                raise UnknownNameError(f"keyword argument of optimizer {name!r}", k,
+                                       sorted(allowed), "get_optimizer")
     if isinstance(space, str):
         from ..spaces import get_space
 

@@ -39,6 +39,12 @@ class BayesianOptimization(Optimizer):
         (sd 0.1 in the unit cube) of the best five observations (default 1000).
     Pending jobs (asked, not told) are imputed with the best observed loss (constant liar)
     so parallel workers get different proposals.
+    Failed and pruned results (the rule of :mod:`hasbench.optimizers.base`) are bad records,
+    not observations: each with a positive weight ``w`` (``failed_weight`` /
+    ``pruned_weight``, default 1) enters the model at the worst finite loss observed, with
+    sample weight ``w`` (random forest) or extra noise variance ``1/w - 1`` in normalised
+    units (GP: precision weighting, so ``w = 1`` is an ordinary observation). They never count
+    toward ``n_init`` and are never the incumbent (``best``).
     Other parameters: see :class:`~hasbench.optimizers.base.Optimizer`.
     """
 
@@ -81,15 +87,20 @@ class BayesianOptimization(Optimizer):
         rng = self._rng
         V = np.array(self._X)
         y = np.array(self._y)
-        fin = np.isfinite(y)
-        if fin.sum() < 2:
+        if y.size < 2:
             return self._sample(1)[0]
-        worst = y[fin].max()
-        y = np.where(fin, y, worst)
+        worst = y.max()
         best = float(y.min())
+        w = np.ones(y.size)
+        Vb, wb = self.bad_records()
+        if wb.size:
+            V = np.vstack([V, Vb])
+            y = np.concatenate([y, np.full(wb.size, worst)])
+            w = np.concatenate([w, wb])
         if self._pending:
             V = np.vstack([V, np.array(list(self._pending.values()))])
             y = np.concatenate([y, np.full(len(self._pending), best)])
+            w = np.concatenate([w, np.ones(len(self._pending))])
         F = self._feat(V)
         m = self.n_candidates
         cand = self._to_model(self._from_unit_cols(rng.random((m // 2, len(self.names)))))
@@ -105,13 +116,13 @@ class BayesianOptimization(Optimizer):
         cand = np.vstack([cand, self._to_model(self._from_model(loc))])
         Fc = self._feat(cand)
         if self.surrogate == "gp":
-            mu, sd = self._gp(F, y, Fc)
+            mu, sd = self._gp(F, y, Fc, w)
         else:
-            mu, sd = self._rf(F, y, Fc)
+            mu, sd = self._rf(F, y, Fc, w)
         ei = expected_improvement(mu, sd, best)
         return self._from_model(cand[int(np.argmax(ei))][None, :])[0]
 
-    def _gp(self, F, y, Fc):
+    def _gp(self, F, y, Fc, w=None):
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -120,7 +131,8 @@ class BayesianOptimization(Optimizer):
 
         k = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(np.full(F.shape[1], 0.5), (1e-2, 1e2),
                                                       nu=2.5) + WhiteKernel(1e-3, (1e-8, 1e-1))
-        gp = GaussianProcessRegressor(k, normalize_y=True, n_restarts_optimizer=0,
+        alpha = 1e-10 if w is None or (w == 1).all() else 1e-10 + (1.0 / w - 1.0)
+        gp = GaussianProcessRegressor(k, alpha=alpha, normalize_y=True, n_restarts_optimizer=0,
                                       random_state=int(self._rng.integers(2 ** 31)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -128,12 +140,12 @@ class BayesianOptimization(Optimizer):
         mu, sd = gp.predict(Fc, return_std=True)
         return mu, sd
 
-    def _rf(self, F, y, Fc):
+    def _rf(self, F, y, Fc, w=None):
         from sklearn.ensemble import RandomForestRegressor
 
         rf = RandomForestRegressor(100, min_samples_leaf=2, max_features=0.8,
                                    random_state=int(self._rng.integers(2 ** 31)), n_jobs=1)
-        rf.fit(F, y)
+        rf.fit(F, y, sample_weight=None if w is None or (w == 1).all() else w)
         per = np.stack([t.predict(Fc) for t in rf.estimators_])
         return per.mean(axis=0), per.std(axis=0)
 
@@ -141,7 +153,7 @@ class BayesianOptimization(Optimizer):
         v = self._pending.pop(job.job_id, None)
         if v is None:
             v = self._to_model(job.x)[0]
-        if result.status == "pruned":
+        if self._note_failure(job, result):
             return
         self._X.append(v)
         self._y.append(_loss_of(result))

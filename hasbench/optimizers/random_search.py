@@ -18,7 +18,9 @@ class RandomSearch(Optimizer):
     Parameters
     ----------
     max_trials : int, optional
-        Stop proposing after this many configurations (``None``: never).
+        Stop proposing after this many configurations (``None``: never). Pruned
+        configurations do not count (the rule of :mod:`hasbench.optimizers.base`): each one
+        told pruned allows one more proposal; failed ones count (they ran).
     batch : int
         Configurations drawn ahead at once (a speed knob; the sequence does not depend on it).
     Other parameters: see :class:`~hasbench.optimizers.base.Optimizer`.
@@ -35,18 +37,23 @@ class RandomSearch(Optimizer):
         self._buf = np.zeros((0, space.dim))
         self._buf_ids: list[int] = []
         self._pos = 0
+        self._n_pruned = 0
+
+    @property
+    def _limit(self) -> int | None:
+        return None if self.max_trials is None else self.max_trials + self._n_pruned
 
     def _refill(self) -> None:
         n = self._batch
         if self.max_trials is not None:
-            n = min(n, self.max_trials - self._next_trial)
+            n = min(n, self._limit - self._next_trial)
         self._buf = self._sample(n)
         self._buf_ids = [self._new_trial_id() for _ in range(n)]
         self._pos = 0
 
     def ask(self) -> Job | None:
         if self._pos >= len(self._buf_ids):
-            if self.max_trials is not None and self._next_trial >= self.max_trials:
+            if self.max_trials is not None and self._next_trial >= self._limit:
                 return None
             self._refill()
         x = self._buf[self._pos]
@@ -55,12 +62,13 @@ class RandomSearch(Optimizer):
         return self._make_job(t, x, self._full_fidelity(x))
 
     def tell(self, job: Job, result: Result) -> None:
-        return None
+        if self._note_failure(job, result) and result.status == "pruned":
+            self._n_pruned += 1
 
     def upcoming(self) -> list[tuple[int, np.ndarray]]:
         return [(self._buf_ids[i], self._buf[i]) for i in range(self._pos, len(self._buf_ids))]
 
     @property
     def finished(self) -> bool:
-        return (self.max_trials is not None and self._next_trial >= self.max_trials
+        return (self.max_trials is not None and self._next_trial >= self._limit
                 and self._pos >= len(self._buf_ids))
