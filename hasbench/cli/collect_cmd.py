@@ -59,6 +59,9 @@ def register(sub) -> None:
                    help="keep only the first N test examples")
     p.add_argument("--split-seed", type=int, default=0,
                    help="seed of the train/valid/test split (default 0)")
+    p.add_argument("--allow-stale-surrogates", action="store_true",
+                   help="append even when a surrogate beside --out was fitted on it (it then "
+                        "fails to load until refitted); refused by default")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=_collect)
@@ -81,7 +84,8 @@ def _collect(args) -> int:
                 max_valid=args.max_valid_examples, max_test=args.max_test_examples,
                 split_seed=args.split_seed, exclude=args.exclude, threads=args.threads,
                 batched=args.batched, max_group=args.max_group,
-                progress=not args.no_progress, command=command)
+                progress=not args.no_progress, command=command,
+                allow_stale_surrogates=args.allow_stale_surrogates)
     if args.json:
         print(json.dumps(s, indent=2, default=str))
     else:

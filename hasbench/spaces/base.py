@@ -14,12 +14,20 @@ constant            ``0.0``
 inactive (cond.)    :data:`INACTIVE` (NaN), whatever the type
 ==================  ===========================================================
 
-Round trips.  ``encode`` always returns canonical arrays, and ``encode(decode(X))``
-returns ``X`` bit for bit for every array ``encode`` or ``sample_array`` produced.  ``decode(encode(c)) == c`` exactly for every *canonical* config: one that
-:meth:`Space.sample` or :meth:`Space.decode` returned (they return values ``exp(z)`` for log
-floats, which are fixed points of ``exp(log(.))``).  A log-scaled float typed in by hand can
-come back one unit in the last place away, because ``log`` maps several neighbouring floats
-to one value; :meth:`Space.canonicalize` returns the canonical form.
+Canonical values.  A log-scaled float is canonical when it has at most
+:data:`CANONICAL_DIGITS` (10) significant decimal digits: :meth:`Space.decode`,
+:meth:`Space.sample` and :meth:`Space.canonicalize` return ``exp(z)`` rounded to 10 digits.
+This makes *configurations* machine-independent: numpy's ``exp``/``log`` differ in the last
+bit between CPUs (AVX2 vs AVX-512 code paths), so full-precision values, and config ids
+hashed from them, used to differ between machines for about 4% of sampled configs. Encoded
+arrays (``log`` of the value) can still differ in the last bit between machines; decoding
+them gives the same config.
+
+Round trips (on one machine).  ``encode`` always returns canonical arrays, and
+``encode(decode(X))`` returns ``X`` bit for bit for every array ``encode`` or
+``sample_array`` produced.  ``decode(encode(c)) == c`` exactly for every canonical config;
+a log-scaled float typed in with more than 10 significant digits comes back rounded to 10
+(:meth:`Space.canonicalize` returns the canonical form).
 """
 
 from __future__ import annotations
@@ -98,32 +106,46 @@ class Fidelity:
         return np.arange(int(self.lower), int(self.upper) + 1)
 
 
+#: Log-scaled float values are canonical when they have at most this many significant
+#: decimal digits (see :func:`_exp_short`).
+CANONICAL_DIGITS = 10
+
+
+def _round_sig(x: np.ndarray, digits: int = CANONICAL_DIGITS) -> np.ndarray:
+    """Round each value to ``digits`` significant decimal digits.
+
+    Python's float formatting is correctly rounded (the same bits on every CPU and libm),
+    unlike a ``x * 10**k`` product whose power numpy may compute with CPU-specific SIMD code,
+    so this is done element by element (about 1 us a value)."""
+    x = np.asarray(x, dtype=np.float64)
+    fmt = f"{{:.{int(digits) - 1}e}}"
+    flat = [float(fmt.format(v)) if np.isfinite(v) else v for v in x.reshape(-1).tolist()]
+    return np.asarray(flat, dtype=np.float64).reshape(x.shape)
+
+
 def _exp_short(z: np.ndarray) -> np.ndarray:
-    """Inverse of ``log`` that prefers short decimals: among the floats whose log is ``z``,
-    return the value rounded to 12 significant digits when it is one of them (so a typed
-    ``0.01`` comes back as ``0.01``), else ``exp(z)``."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        x = np.exp(z)
-        digits = 11 - np.floor(np.log10(np.abs(x)))
-        digits = np.where(np.isfinite(digits), digits, 0).astype(int)
-        xr = np.array([round(float(v), int(k)) for v, k in zip(x, digits, strict=True)]) \
-            if x.size < 64 else _round_sig(x, digits)
-        return np.where(np.log(xr) == z, xr, x)
+    """Inverse of ``log`` that gives the same value on every machine: ``exp(z)`` rounded to
+    :data:`CANONICAL_DIGITS` significant digits.
+
+    numpy's ``exp``/``log`` use CPU-specific SIMD code (AVX2, AVX-512 ...) whose results
+    can differ in the last bit (0.003773713386115795 on one machine, 0.0037737133861157953 on
+    another); a value rounded to 10 significant digits is the same on both unless ``exp(z)``
+    lies within one unit in the last place of a rounding boundary (about one value in 10^6).
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _round_sig(np.exp(np.asarray(z, dtype=np.float64)))
 
 
 def _canonical_log(z: np.ndarray) -> np.ndarray:
-    """Move each log value to a nearby fixed point of ``log(_exp_short(z))``."""
-    for _ in range(16):
+    """Move each log value to the fixed point ``log(_exp_short(z))`` (one step reaches it:
+    ``exp(log(r))`` is within a few units in the last place of the short decimal ``r``)."""
+    z = np.asarray(z, dtype=np.float64)
+    for _ in range(4):
         z2 = np.log(_exp_short(z))
         if np.array_equal(z2, z):
             return z
         z = z2
     raise RuntimeError("log codec did not reach a fixed point")  # pragma: no cover
-
-
-def _round_sig(x: np.ndarray, digits: np.ndarray) -> np.ndarray:
-    scale = 10.0 ** digits.astype(float)
-    return np.round(x * scale) / scale
 
 
 def _num(x: float) -> int | float:

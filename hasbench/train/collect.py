@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -182,7 +183,9 @@ def _run_to_dict(run) -> dict[str, Any]:
     return {"config": dict(run.config), "seed": int(run.seed),
             "metrics": {k: np.asarray(v).tolist() for k, v in run.metrics.items()},
             "epoch_time": np.asarray(run.epoch_time).tolist(), "static": dict(run.static),
-            "status": run.status}
+            "status": run.status,
+            **{c: None if getattr(run, c, None) is None else np.asarray(getattr(run, c)).tolist()
+               for c in ("cpu_time", "cuda_time")}}
 
 
 def _ray_task(space_name, items, epochs, device, batched, ds, threads):
@@ -391,7 +394,8 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
             max_test: int | None = None, split_seed: int = 0,
             exclude: str | os.PathLike | None = None, threads: int = 1,
             batched: bool = False, max_group: int = 8, progress: bool = True,
-            command: str | None = None) -> dict[str, Any]:
+            command: str | None = None,
+            allow_stale_surrogates: bool = False) -> dict[str, Any]:
     """Train ``n_configs`` configs x ``seeds`` and append them to the run table ``out``.
 
     Resumable: (config, seed) pairs already in ``out`` are skipped. See the module docstring.
@@ -427,6 +431,12 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
         Show a tqdm progress bar (stderr).
     command : str, optional
         Command line recorded in the table's provenance.
+    allow_stale_surrogates : bool
+        Appending changes the table's file hash, so every surrogate fitted on it (a
+        ``*.surrogate`` folder beside ``out`` whose manifest records this file's current
+        SHA-256) would stop loading with ``SurrogateHashError``. By default ``collect``
+        refuses to append to such a table (resuming a complete one, with nothing to train,
+        is fine); pass ``True`` to append anyway and refit those surrogates afterwards.
 
     Returns
     -------
@@ -457,6 +467,9 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
     max_group = check_int("max_group", max_group, 1, None, where)
     if not isinstance(batched, bool):
         raise InvalidValueError("batched", batched, [True, False], where)
+    if not isinstance(allow_stale_surrogates, bool):
+        raise InvalidValueError("allow_stale_surrogates", allow_stale_surrogates,
+                                [True, False], where)
     check_choice("executor", executor, ["local", "ray"], where)
     dev = str(resolve_device(device))
     if not isinstance(dataset, str):
@@ -483,13 +496,67 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
     try:
         return _collect_locked(out, sp, dataset, configs, seed_list, epochs, prov, workers,
                                executor, address, ds_kwargs, threads, batched, max_group, dev,
-                               progress)
+                               progress, allow_stale_surrogates)
     finally:
         _release_lock(lock)
 
 
+def _split_source(path: Path) -> str | None:
+    """Base name of the table ``path`` was split from (its provenance ``split_of``)."""
+    import json
+
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            prov = json.loads(f.attrs.get("provenance", "{}"))
+        src = (prov.get("split_of") or {}).get("table")
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+    return Path(str(src)).name if src else None
+
+
+def dependent_surrogates(table: str | os.PathLike) -> list[Path]:
+    """Surrogate folders that appending to ``table`` would break.
+
+    A surrogate (a ``*.surrogate`` folder beside ``table``) depends on the table when its
+    manifest records the table's current file (same name and SHA-256), or a split of it
+    (``hasbench data split`` output, found beside the table or one folder below, whose
+    provenance names this table): extending the table would make the first fail to load and
+    the second no longer a held-out split of it. Only manifests' JSON and tables' attributes
+    are read; unreadable ones are skipped."""
+    import json
+
+    from ..surrogates.model import file_sha256
+
+    t = Path(table)
+    if not t.is_file():
+        return []
+    targets = {t.name: [t]}
+    for cand in sorted([*t.parent.glob("*.h5"), *t.parent.glob("*/*.h5")]):
+        if cand != t and _split_source(cand) == t.name:
+            targets.setdefault(cand.name, []).append(cand)
+    digests: dict[Path, str] = {}
+    out = []
+    for man in sorted(t.parent.glob("*.surrogate/manifest.json")):
+        try:
+            info = json.loads(man.read_text()).get("training_table") or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        if not isinstance(info, dict):
+            continue
+        for cand in targets.get(info.get("name"), []):
+            if cand not in digests:
+                digests[cand] = file_sha256(cand)
+            if info.get("sha256") == digests[cand]:
+                out.append(man.parent)
+                break
+    return out
+
+
 def _collect_locked(out, sp, dataset, configs, seed_list, epochs, prov, workers, executor,
-                    address, ds_kwargs, threads, batched, max_group, dev, progress):
+                    address, ds_kwargs, threads, batched, max_group, dev, progress,
+                    allow_stale_surrogates=False):
     where = "collect"
     writer = RunTableWriter(out, sp, max_epochs=None if out.exists() else epochs,
                             provenance=prov)
@@ -499,6 +566,15 @@ def _collect_locked(out, sp, dataset, configs, seed_list, epochs, prov, workers,
     done = writer.completed()
     todo = [(cfg, s) for cfg in configs for s in seed_list if (config_id(cfg), s) not in done]
     skipped = len(configs) * len(seed_list) - len(todo)
+    if todo and not allow_stale_surrogates:
+        deps = dependent_surrogates(out)
+        if deps:
+            raise InvalidValueError(
+                "out", str(out), "a run table that no surrogate was fitted on", where,
+                hint=f"{len(todo)} runs would be appended, but {', '.join(d.name for d in deps)}"
+                     f" was fitted on this file (or a split of it) and would then fail to load "
+                     f"(SurrogateHashError). Extend a copy of the table instead, or pass "
+                     f"--allow-stale-surrogates and refit")
     tasks = _make_tasks(todo, sp.name, batched, max_group)
     log.info("collect: %d runs to train (%d tasks), %d already in %s", len(todo), len(tasks),
              skipped, out)
