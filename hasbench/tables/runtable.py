@@ -13,8 +13,14 @@ The file layout is documented in ``docs/run-table-format.md`` (schema version
     /runs/n_epochs         (n_runs,)      int32     epochs recorded
     /runs/status           (n_runs,)      str       "ok" | "diverged" | "failed"
     /runs/metrics/<name>   (n_runs, E)    float32   per-epoch metric, NaN after n_epochs
-    /runs/epoch_time       (n_runs, E)    float64   seconds per epoch
-    /runs/cum_time         (n_runs, E)    float64   cumulative seconds (monotone)
+    /runs/epoch_time       (n_runs, E)    float64   wall seconds per epoch
+    /runs/cum_time         (n_runs, E)    float64   cumulative wall seconds (monotone)
+    /runs/cpu_time         (n_runs, E)    float64   CPU seconds per epoch (v2; NaN = unmeasured)
+    /runs/cuda_time        (n_runs, E)    float64   CUDA-event seconds per epoch (v2; NaN)
+
+Version 1 files (no ``cpu_time``/``cuda_time``) are still read: both arrays are then NaN
+everywhere and :attr:`RunTable.cost_metric` is ``"epoch_time"``. Appending to a version-1
+file rewrites it as version 2 (its old runs keep NaN CPU/CUDA times).
 
 Crash safety: :class:`RunTableWriter` never modifies the file in place. Each
 :meth:`~RunTableWriter.append` writes the complete new table to a temporary file in the same
@@ -50,10 +56,15 @@ from ..errors import (
 from ..spaces import Space, get_space
 
 __all__ = ["Run", "RunTable", "RunTableWriter", "SCHEMA", "SCHEMA_VERSION", "DEFAULT_METRICS",
-           "config_id", "STATUSES"]
+           "config_id", "STATUSES", "COST_METRICS", "READABLE_VERSIONS"]
 
 SCHEMA = "hasbench.runtable"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: versions this reader understands (version 1 lacks the cpu_time / cuda_time arrays)
+READABLE_VERSIONS = (1, 2)
+#: per-epoch cost arrays a run may carry, in the order :attr:`RunTable.cost_metric` prefers
+#: them (``epoch_time``, the wall time, is always present)
+COST_METRICS = ("cuda_time", "cpu_time", "epoch_time")
 DEFAULT_METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc")
 STATUSES = ("ok", "diverged", "failed")
 _STR = h5py.string_dtype(encoding="utf-8")
@@ -80,6 +91,12 @@ class Run:
         Per-epoch values; every metric of the table must be present (NaN allowed).
     epoch_time : array of shape (n_epochs,)
         Wall time of each epoch in seconds (training plus evaluation).
+    cpu_time : array of shape (n_epochs,), optional
+        CPU seconds of each epoch's training plus evaluation (see
+        :mod:`hasbench.train.trainer` for which clock); ``None`` when not measured (stored
+        as NaN). Unlike wall time it barely changes with other load on the machine.
+    cuda_time : array of shape (n_epochs,), optional
+        GPU time of each epoch in seconds, from CUDA events; ``None`` off the GPU.
     static : dict of str -> float
         Static metrics of the config (params, flops, ...); identical for every seed.
     status : {"ok", "diverged", "failed"}
@@ -92,6 +109,8 @@ class Run:
     epoch_time: Any
     static: Mapping[str, float] = field(default_factory=dict)
     status: str = "ok"
+    cpu_time: Any = None
+    cuda_time: Any = None
 
 
 def _now() -> str:
@@ -133,6 +152,9 @@ class _State:
         self.curves = {m: np.zeros((0, self.max_epochs), np.float32) for m in self.metrics}
         self.epoch_time = np.zeros((0, self.max_epochs))
         self.cum_time = np.zeros((0, self.max_epochs))
+        self.cpu_time = np.zeros((0, self.max_epochs))
+        self.cuda_time = np.zeros((0, self.max_epochs))
+        self.file_version = SCHEMA_VERSION  # version of the file this state was read from
 
     def id_index(self) -> dict[str, int]:
         return {cid: i for i, cid in enumerate(self.cfg_ids)}
@@ -170,6 +192,8 @@ def _write(path: Path, st: _State) -> None:
                              chunks=True if len(st.run_seed) else None)
         r.create_dataset("epoch_time", data=st.epoch_time, dtype=np.float64)
         r.create_dataset("cum_time", data=st.cum_time, dtype=np.float64)
+        r.create_dataset("cpu_time", data=st.cpu_time, dtype=np.float64)
+        r.create_dataset("cuda_time", data=st.cuda_time, dtype=np.float64)
         f.flush()
 
 
@@ -228,8 +252,9 @@ def _read_state(path: Path) -> _State:
             raise SchemaError("schema", a.get("schema"), [SCHEMA], f"run table {path}",
                               hint="this HDF5 file is not a hasbench run table")
         ver = int(a.get("schema_version", -1))
-        if ver != SCHEMA_VERSION:
-            raise SchemaError("schema_version", ver, [SCHEMA_VERSION], f"run table {path}",
+        if ver not in READABLE_VERSIONS:
+            raise SchemaError("schema_version", ver, list(READABLE_VERSIONS),
+                              f"run table {path}",
                               hint="written by another hasbench version; see "
                                    "docs/run-table-format.md")
         space = Space.from_json(a["space"])
@@ -254,6 +279,12 @@ def _read_state(path: Path) -> _State:
         st.curves = {m: r["metrics"][m][()] for m in st.metrics}
         st.epoch_time = r["epoch_time"][()]
         st.cum_time = r["cum_time"][()]
+        st.file_version = ver
+        for name in ("cpu_time", "cuda_time"):  # absent in version 1: not measured
+            if ver >= 2 and name not in r:
+                raise SchemaError(f"/runs/{name}", "missing", "present in a version-2 table",
+                                  f"run table {path}")
+            setattr(st, name, r[name][()] if ver >= 2 else np.full(st.epoch_time.shape, np.nan))
     return st
 
 
@@ -278,6 +309,12 @@ class RunTable:
     run_config, run_seed, run_n_epochs : ndarray (n_runs,)
     run_status : list of str
     epoch_time, cum_time : ndarray (n_runs, max_epochs)
+        Wall seconds per epoch and their cumulative sum.
+    cpu_time, cuda_time : ndarray (n_runs, max_epochs)
+        CPU and CUDA-event seconds per epoch (schema version 2); NaN where not measured
+        (every entry of a version-1 table, ``cuda_time`` of CPU runs).
+    cost_metric : str
+        Which per-epoch time is the table's training cost (see :attr:`cost_metric`).
     provenance : dict
     """
 
@@ -296,6 +333,8 @@ class RunTable:
         self.run_status = list(state.run_status)
         self.epoch_time = state.epoch_time
         self.cum_time = state.cum_time
+        self.cpu_time = state.cpu_time
+        self.cuda_time = state.cuda_time
         self.provenance = dict(state.provenance)
         self.attrs = dict(state.attrs)
         self._configs: list[dict] | None = None
@@ -330,7 +369,45 @@ class RunTable:
 
     @property
     def schema_version(self) -> int:
-        return SCHEMA_VERSION
+        """Schema version of the file as read (1 or 2; a new or appended table is 2)."""
+        return self._st.file_version
+
+    @property
+    def cost_metric(self) -> str:
+        """The per-epoch time that is this table's training cost: ``"cuda_time"`` if every
+        recorded epoch of every run has one, else ``"cpu_time"`` if every recorded epoch has
+        one, else ``"epoch_time"`` (wall seconds; always the case for version-1 tables).
+        A table created with ``attrs={"cost_metric": NAME}`` uses NAME instead (it must be
+        one of :data:`COST_METRICS` and measured for every epoch). hasbench's choice: a
+        table's cost is one clock for all its runs, never a mix."""
+        explicit = self.attrs.get("cost_metric")
+        if explicit is not None:
+            check_choice("cost_metric", explicit, COST_METRICS, "RunTable.cost_metric")
+            if not self._measured(explicit):
+                raise SchemaError("cost_metric", explicit, [m for m in COST_METRICS
+                                                            if self._measured(m)],
+                                  f"run table {self.path}",
+                                  hint=f"attrs name {explicit!r} but some epochs lack it")
+            return explicit
+        for m in COST_METRICS[:-1]:
+            if self._measured(m):
+                return m
+        return "epoch_time"
+
+    def _measured(self, metric: str) -> bool:
+        if metric == "epoch_time":
+            return True
+        if not self.n_runs:
+            return False
+        arr = getattr(self, metric)
+        mask = np.arange(self.max_epochs)[None, :] < self.run_n_epochs[:, None]
+        return bool(np.isfinite(arr[mask]).all())
+
+    def cost(self, cumulative: bool = False) -> np.ndarray:
+        """Per-epoch (or, with ``cumulative``, cumulative) seconds of :attr:`cost_metric`,
+        shape ``(n_runs, max_epochs)``, NaN after a run's last epoch."""
+        arr = getattr(self, self.cost_metric)
+        return np.cumsum(arr, axis=1) if cumulative else arr
 
     def __repr__(self) -> str:
         return (f"RunTable({str(self.path)!r}, space={self.space.name!r} v{self.space.version}, "
@@ -343,12 +420,11 @@ class RunTable:
         return self._st.curves[metric]
 
     def dense(self, metric: str, seeds: Sequence[int] | None = None) -> np.ndarray:
-        """``metric`` (or ``"epoch_time"``/``"cum_time"``) as ``(n_configs, n_seeds, E)``;
-        missing runs are NaN. ``seeds`` defaults to :attr:`seeds`."""
-        if metric == "epoch_time":
-            src = self.epoch_time
-        elif metric == "cum_time":
-            src = self.cum_time
+        """``metric`` (or ``"epoch_time"``/``"cum_time"``/``"cpu_time"``/``"cuda_time"``)
+        as ``(n_configs, n_seeds, E)``; missing runs are NaN. ``seeds`` defaults to
+        :attr:`seeds`."""
+        if metric in ("epoch_time", "cum_time", "cpu_time", "cuda_time"):
+            src = getattr(self, metric)
         else:
             src = self.curve(metric)
         seeds = self.seeds if seeds is None else np.asarray(seeds)
@@ -373,7 +449,8 @@ class RunTable:
 
     def to_frame(self, with_config: bool = True):
         """Tidy DataFrame: one row per (config, seed, epoch) with every metric, ``epoch_time``,
-        ``cum_time``, ``status``, static metrics and (optionally) hyperparameter columns.
+        ``cum_time``, ``cpu_time``, ``cuda_time`` (NaN where not measured), ``status``,
+        static metrics and (optionally) hyperparameter columns.
         Epochs are 1-based; rows after a run's last epoch are omitted."""
         import pandas as pd
 
@@ -393,6 +470,8 @@ class RunTable:
             data[m] = self._st.curves[m][ridx, eidx].astype(np.float64)
         data["epoch_time"] = self.epoch_time[ridx, eidx]
         data["cum_time"] = self.cum_time[ridx, eidx]
+        data["cpu_time"] = self.cpu_time[ridx, eidx]
+        data["cuda_time"] = self.cuda_time[ridx, eidx]
         data["status"] = np.asarray(self.run_status, dtype=object)[ridx] if self.n_runs \
             else np.array([], dtype=object)
         for n, v in self.static.items():
@@ -408,7 +487,7 @@ class RunTable:
         """Key facts as a dict (what ``hasbench table info`` prints)."""
         out: dict[str, Any] = {
             "path": str(self.path),
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": self.schema_version,
             "space": f"{self.space.name} v{self.space.version}",
             "configs": self.n_configs,
             "runs": self.n_runs,
@@ -431,6 +510,10 @@ class RunTable:
                                                                        for x in q]
             total = self.cum_time[rows, last]
             out["total training time (s)"] = round(float(np.nansum(total)), 1)
+            out["cost_metric"] = self.cost_metric
+            if self.cost_metric != "epoch_time":
+                out[f"total {self.cost_metric} (s)"] = round(
+                    float(np.nansum(self.cost(cumulative=True)[rows, last])), 1)
         out["provenance"] = self.provenance
         return out
 
@@ -562,6 +645,21 @@ class RunTableWriter:
                 raise InvalidValueError("epoch_time", f"{n} epochs", f"1 to {E} epochs", where)
             if (~np.isfinite(et) | (et < 0)).any():
                 raise InvalidValueError("epoch_time", et.tolist()[:5], "finite values >= 0", where)
+            costs = {}
+            for cname in ("cpu_time", "cuda_time"):
+                cv = getattr(run, cname, None)
+                if cv is None:
+                    costs[cname] = np.full(n, np.nan)
+                    continue
+                cv = np.asarray(cv, dtype=np.float64).reshape(-1)
+                if cv.shape[0] != n:
+                    raise InvalidValueError(cname, f"{cv.shape[0]} values",
+                                            f"{n} values (one per epoch, like epoch_time)",
+                                            where)
+                if (~np.isfinite(cv) | (cv < 0)).any():
+                    raise InvalidValueError(cname, cv.tolist()[:5],
+                                            "finite values >= 0 (or None: not measured)", where)
+                costs[cname] = cv
             curves = {}
             missing = [m for m in st.metrics if m not in run.metrics]
             if missing:
@@ -582,7 +680,7 @@ class RunTableWriter:
                     raise InvalidValueError("static", sorted(run.static), st.static_names, where,
                                             hint=f"missing static metric {s!r}")
                 static[s] = float(run.static[s])
-            prepared.append((cfg, cid, seed, n, run.status, curves, et, static))
+            prepared.append((cfg, cid, seed, n, run.status, curves, et, static, costs))
 
         # commit: build the new arrays, then write them atomically
         idx = st.id_index()
@@ -592,7 +690,8 @@ class RunTableWriter:
         cur = {m: np.full((len(prepared), E), np.nan, np.float32) for m in st.metrics}
         et_arr = np.full((len(prepared), E), np.nan)
         ct_arr = np.full((len(prepared), E), np.nan)
-        for k, (cfg, cid, seed, n, status, curves, et, static) in enumerate(prepared):
+        cost_arr = {c: np.full((len(prepared), E), np.nan) for c in ("cpu_time", "cuda_time")}
+        for k, (cfg, cid, seed, n, status, curves, et, static, costs) in enumerate(prepared):
             if cid not in idx:
                 idx[cid] = len(st.cfg_ids) + len(add_ids)
                 add_X.append(self.space.encode([cfg], validate=False)[0])
@@ -608,6 +707,8 @@ class RunTableWriter:
                 cur[m][k, :n] = curves[m]
             et_arr[k, :n] = et
             ct_arr[k, :n] = np.cumsum(et)
+            for c, cv in costs.items():
+                cost_arr[c][k, :n] = cv
         new = _State(st.space, st.metrics, E, st.static_names, st.provenance, st.attrs)
         new.X = np.concatenate([st.X, np.asarray(add_X).reshape(-1, st.space.dim)])
         new.cfg_json = st.cfg_json + add_json
@@ -621,6 +722,8 @@ class RunTableWriter:
         new.curves = {m: np.concatenate([st.curves[m], cur[m]]) for m in st.metrics}
         new.epoch_time = np.concatenate([st.epoch_time, et_arr])
         new.cum_time = np.concatenate([st.cum_time, ct_arr])
+        new.cpu_time = np.concatenate([st.cpu_time, cost_arr["cpu_time"]])
+        new.cuda_time = np.concatenate([st.cuda_time, cost_arr["cuda_time"]])
         _atomic_write(self.path, new)
         self._st = new
         self._done |= new_keys

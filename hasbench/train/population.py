@@ -21,7 +21,9 @@ Semantics match :func:`hasbench.train.trainer.train_config`:
   statistically, not bitwise, equivalent;
 - metrics, divergence handling and the fill rule are those of ``train_config``;
 - ``epoch_time`` of a member is the group's epoch wall time divided by ``K`` (the amortised
-  cost; a table collected this way records that in its provenance).
+  cost; a table collected this way records that in its provenance); ``cpu_time`` and
+  ``cuda_time`` are the group's CPU time (clock chosen as in
+  :func:`hasbench.train.trainer.cpu_clock`) and CUDA-event time divided by ``K`` likewise.
 
 Other spaces (``zela2018``, ``nb201-joint``: batch norm, branches, augmentation) are trained
 one at a time by :func:`train_population` (a documented fallback).
@@ -44,7 +46,7 @@ from ..spaces import Space, get_space
 from ..tables import DEFAULT_METRICS, Run
 from .datasets import Dataset, as_dataset
 from .models import HiaCNN, build_model, static_metrics
-from .trainer import resolve_device, train_config
+from .trainer import _CudaEpochTimer, cpu_clock, resolve_device, train_config
 
 __all__ = ["train_population", "group_key", "HIA_ARCH"]
 
@@ -234,10 +236,15 @@ def _train_group(cfgs: list[dict], seeds: list[int], ds: Dataset, epochs: int,
     shared = len(useeds) == 1  # every member sees the same minibatches
     C = in_shape[0]
     vals = np.full((K, epochs, len(DEFAULT_METRICS)), np.nan)
-    times = []
+    times, cpu_times, cuda_times = [], [], []
+    clock = cpu_clock("auto")
+    cuda = dev.type == "cuda"
+    cuda_timer = _CudaEpochTimer(cuda)
     diverged_at = np.full(K, -1)
     for e in range(epochs):
         t0 = time.perf_counter()
+        c0 = clock()
+        cuda_timer.begin()
         by_seed = {s: torch.randperm(n, generator=gens[s]) for s in useeds}
         perms = torch.stack([by_seed[s] for s in seeds]).to(dev)  # (K, n)
         loss_sum = torch.zeros(K, device=dev)
@@ -271,6 +278,9 @@ def _train_group(cfgs: list[dict], seeds: list[int], ds: Dataset, epochs: int,
                     cs += (o.argmax(2) == yy.unsqueeze(0)).sum(1)
                 res += [ls / max(1, xe.shape[0]), cs / max(1, xe.shape[0])]
         vals[:, e, :] = torch.stack(res, 1).cpu().numpy()
+        if cuda:
+            cuda_times.append(cuda_timer.stop() / K)
+        cpu_times.append((clock() - c0) / K)
         times.append((time.perf_counter() - t0) / K)
         bad = ~np.isfinite(vals[:, e, 0]) & (diverged_at < 0)
         diverged_at[bad] = e
@@ -285,11 +295,20 @@ def _train_group(cfgs: list[dict], seeds: list[int], ds: Dataset, epochs: int,
             v = vals[k, :, j].copy()
             v[done:] = chance if m.endswith("_acc") else math.nan
             curves[m] = v
-        et = np.asarray(times + [float(np.mean(times))] * (epochs - len(times)))
-        et[done:] = float(np.mean(et[:done]))
-        runs.append(Run(config=cfgs[k], seed=seeds[k], metrics=curves, epoch_time=et,
-                        static=statics[k], status="ok" if diverged_at[k] < 0 else "diverged"))
+        runs.append(Run(config=cfgs[k], seed=seeds[k], metrics=curves,
+                        epoch_time=_fill_times(times, done, epochs),
+                        static=statics[k], status="ok" if diverged_at[k] < 0 else "diverged",
+                        cpu_time=_fill_times(cpu_times, done, epochs),
+                        cuda_time=_fill_times(cuda_times, done, epochs) if cuda else None))
     return runs
+
+
+def _fill_times(times: list[float], done: int, epochs: int) -> np.ndarray:
+    """Per-epoch times of a member that ran ``done`` epochs: the measured ones, then their
+    mean (the trainer's fill rule for a diverged run)."""
+    t = np.asarray(times + [float(np.mean(times))] * (epochs - len(times)))
+    t[done:] = float(np.mean(t[:done]))
+    return t
 
 
 def train_population(configs: Sequence[Mapping[str, Any]], seeds: Sequence[int],

@@ -18,11 +18,26 @@ Semantics (hasbench's choices, recorded here once):
   autograd, in batches of ``eval_batch_size``.
 - **Epoch time** is the wall time of the epoch's training plus its evaluation of the
   validation and test splits (seconds).
+- **CPU time** (``Run.cpu_time``) covers the same work, measured by :func:`cpu_clock`:
+  with one torch thread (what ``hasbench collect`` uses, ``--threads 1``) torch runs every
+  kernel inline in the calling thread, so ``time.thread_time()`` of that thread is the CPU
+  time of the training and nothing else (another process on the machine does not add to it;
+  it still grows somewhat when caches and memory bandwidth are shared). With more than one
+  torch thread the kernels also run in torch's worker threads, which ``thread_time`` does not
+  see, so ``time.process_time()`` (all threads of the process) is used instead: it then
+  includes any other thread of the process and the CPU that OpenMP workers spend
+  spin-waiting (set ``OMP_WAIT_POLICY=PASSIVE`` to keep that out). The rule is the
+  ``cpu_clock="auto"`` default of :func:`train_config`; ``"thread"`` or ``"process"`` force
+  one clock.
+- **CUDA time** (``Run.cuda_time``, GPU runs only; ``None`` on the CPU) is the time between
+  two CUDA events recorded on the current stream around the epoch's work (training plus
+  evaluation), read after the epoch's one host sync: the device's time for the epoch,
+  unaffected by host load except where the host fails to keep the GPU busy.
 - **Divergence.** If the training loss of an epoch is NaN or infinite the run stops and gets
   status ``"diverged"``. The diverged epoch keeps what was measured; the remaining epochs are
   filled so curves stay dense: losses NaN (not measured), accuracies ``1 / n_classes``
   (chance: a net with non-finite weights predicts nothing), epoch time the mean measured
-  epoch time (what continuing would have cost).
+  epoch time (what continuing would have cost); ``cpu_time`` and ``cuda_time`` likewise.
 - **Determinism.** All randomness (initialisation, data order, dropout, augmentation) comes
   from ``torch.manual_seed(seed)`` inside :func:`torch.random.fork_rng`, so the caller's
   global torch RNG is untouched and the same (config, seed) gives identical curves on CPU
@@ -53,7 +68,7 @@ from ..tables import DEFAULT_METRICS, Run
 from .datasets import Dataset, as_dataset
 from .models import build_model, static_metrics
 
-__all__ = ["train_config", "resolve_device", "SUPPORTED_SPACES"]
+__all__ = ["train_config", "resolve_device", "cpu_clock", "SUPPORTED_SPACES"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +92,40 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
                                     hint="CUDA is not available on this machine")
         return torch.device(device)
     raise InvalidValueError("device", device, ["auto", "cpu", "cuda", "cuda:N"], "train_config")
+
+
+def cpu_clock(mode: str = "auto", num_threads: int | None = None):
+    """The CPU-time clock of an epoch: ``time.thread_time`` or ``time.process_time``.
+
+    ``mode="auto"`` picks ``thread_time`` when torch runs on one thread (``num_threads``,
+    default ``torch.get_num_threads()``) and ``process_time`` otherwise (see the module
+    docstring for what each measures)."""
+    check_choice("cpu_clock", mode, ("auto", "thread", "process"), "cpu_clock")
+    if mode == "auto":
+        n = torch.get_num_threads() if num_threads is None else num_threads
+        mode = "thread" if n == 1 else "process"
+    return time.thread_time if mode == "thread" else time.process_time
+
+
+class _CudaEpochTimer:
+    """CUDA events around an epoch (GPU time in seconds); a no-op off the GPU."""
+
+    def __init__(self, cuda: bool):
+        self.cuda = cuda
+        self.start = self.end = None
+
+    def begin(self) -> None:
+        if self.cuda:
+            self.start = torch.cuda.Event(enable_timing=True)
+            self.end = torch.cuda.Event(enable_timing=True)
+            self.start.record()
+
+    def stop(self) -> float | None:
+        if not self.cuda:
+            return None
+        self.end.record()
+        self.end.synchronize()
+        return self.start.elapsed_time(self.end) / 1000.0
 
 
 def _hparams(space_name: str, cfg: Mapping[str, Any], nb201_batch_size: int) -> dict[str, Any]:
@@ -155,7 +204,7 @@ def train_config(config: Mapping[str, Any], space: Space | str = "hia-cnn",
                  dataset: Dataset | str = "digits", seed: int = 0, epochs: int | None = None,
                  device: str = "auto", eval_batch_size: int = 4096,
                  num_threads: int | None = None, nb201_batch_size: int = 128,
-                 memory_format: str = "auto") -> Run:
+                 memory_format: str = "auto", cpu_clock: str = "auto") -> Run:
     """Train ``config`` for ``epochs`` epochs with ``seed`` and return its :class:`Run`.
 
     Parameters
@@ -186,12 +235,17 @@ def train_config(config: Mapping[str, Any], space: Space | str = "hia-cnn",
         with, kept so that their epoch times stay comparable. On the CPU ``channels_last``
         can be faster (max-pooling of many small NCHW planes is slow); the results are the
         same up to floating-point summation order.
+    cpu_clock : {"auto", "thread", "process"}
+        Clock of ``cpu_time``: ``auto`` (default) is ``thread`` (``time.thread_time``) with
+        one torch thread and ``process`` (``time.process_time``) with more (module
+        docstring).
 
     Returns
     -------
     Run
-        ``metrics[m]`` of shape ``(epochs,)`` for the six default metrics, ``epoch_time`` of
-        shape ``(epochs,)``, ``static`` (params, flops, model_bytes), ``status`` ``"ok"`` or
+        ``metrics[m]`` of shape ``(epochs,)`` for the six default metrics, ``epoch_time``
+        (wall) and ``cpu_time`` of shape ``(epochs,)``, ``cuda_time`` (GPU runs, else
+        ``None``), ``static`` (params, flops, model_bytes), ``status`` ``"ok"`` or
         ``"diverged"`` (see the module docstring for the fill rule).
     """
     where = "train_config"
@@ -206,6 +260,7 @@ def train_config(config: Mapping[str, Any], space: Space | str = "hia-cnn",
     eval_batch_size = check_int("eval_batch_size", eval_batch_size, 1, None, where)
     nb201_batch_size = check_int("nb201_batch_size", nb201_batch_size, 1, None, where)
     check_choice("memory_format", memory_format, ("auto", "channels_last", "contiguous"), where)
+    check_choice("cpu_clock", cpu_clock, ("auto", "thread", "process"), where)
     if num_threads is not None:
         num_threads = check_int("num_threads", num_threads, 1, None, where)
     dev = resolve_device(device)
@@ -215,17 +270,21 @@ def train_config(config: Mapping[str, Any], space: Space | str = "hia-cnn",
     if num_threads is not None and num_threads != old_threads:
         torch.set_num_threads(num_threads)
     try:
+        clock = _cpu_clock(cpu_clock)  # after the thread count is set
         with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
             torch.manual_seed(seed)
             return _train(sp.name, cfg, dataset, seed, epochs, dev, eval_batch_size,
-                          nb201_batch_size, memory_format)
+                          nb201_batch_size, memory_format, clock)
     finally:
         if num_threads is not None and num_threads != old_threads:
             torch.set_num_threads(old_threads)
 
 
+_cpu_clock = cpu_clock  # train_config's parameter of the same name shadows it
+
+
 def _train(space_name, cfg, ds: Dataset, seed, epochs, dev, eval_batch_size, nb201_bs,
-           memory_format: str = "auto") -> Run:
+           memory_format: str = "auto", clock=time.thread_time) -> Run:
     hp = _hparams(space_name, cfg, nb201_bs)
     cuda = dev.type == "cuda"
     x_tr, x_va, x_te = (torch.from_numpy(a) for a in (ds.x_train, ds.x_valid, ds.x_test))
@@ -259,10 +318,15 @@ def _train(space_name, cfg, ds: Dataset, seed, epochs, dev, eval_batch_size, nb2
     gen = torch.Generator(device="cpu").manual_seed(seed)
     curves = {m: [] for m in DEFAULT_METRICS}
     times: list[float] = []
+    cpu_times: list[float] = []
+    cuda_times: list[float] = []
+    cuda_timer = _CudaEpochTimer(cuda)
     status = "ok"
     beta = (torch.distributions.Beta(hp["mixup"], hp["mixup"]) if hp["mixup"] > 0 else None)
     for _epoch in range(epochs):
         t0 = time.perf_counter()
+        c0 = clock()
+        cuda_timer.begin()
         model.train()
         perm = torch.randperm(n, generator=gen).to(dev)
         loss_sum = torch.zeros((), device=dev)
@@ -303,6 +367,9 @@ def _train(space_name, cfg, ds: Dataset, seed, epochs, dev, eval_batch_size, nb2
         tl, ta = _evaluate(model, x_te, y_te, eval_batch_size, amp)
         vals = torch.stack([loss_sum / n, correct / n, vl.float(), va.float(), tl.float(),
                             ta.float()]).cpu().numpy().astype(np.float64)  # one sync per epoch
+        if cuda:
+            cuda_times.append(cuda_timer.stop())
+        cpu_times.append(clock() - c0)
         times.append(time.perf_counter() - t0)
         for m, v in zip(DEFAULT_METRICS, vals, strict=True):
             curves[m].append(float(v))
@@ -316,5 +383,10 @@ def _train(space_name, cfg, ds: Dataset, seed, epochs, dev, eval_batch_size, nb2
         for m in DEFAULT_METRICS:
             curves[m] += [chance if m.endswith("_acc") else math.nan] * (epochs - done)
         times += [fill_t] * (epochs - done)
+        cpu_times += [float(np.mean(cpu_times))] * (epochs - done)
+        if cuda:
+            cuda_times += [float(np.mean(cuda_times))] * (epochs - done)
     return Run(config=cfg, seed=seed, metrics={m: np.asarray(v) for m, v in curves.items()},
-               epoch_time=np.asarray(times), static=static, status=status)
+               epoch_time=np.asarray(times), static=static, status=status,
+               cpu_time=np.asarray(cpu_times), cuda_time=np.asarray(cuda_times) if cuda
+               else None)

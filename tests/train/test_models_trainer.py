@@ -145,3 +145,114 @@ def test_cutout_square_size(length):
     zeros = (y == 0).sum((1, 2, 3))
     assert zeros.max() == length * length  # full square when away from the border
     assert (zeros >= 1).all() and (zeros <= length * length).all()
+
+
+# ------------------------------------------------------------- cost fields (issue 17)
+
+def _hia_cfg():
+    sp = get_space("hia-cnn")
+    return sp, dict(sp.default(), optimizer="adam", learning_rate=3e-3, batch_size=32)
+
+
+def test_cpu_time_recorded_per_epoch(tiny):
+    sp, cfg = _hia_cfg()
+    r = train_config(cfg, sp, tiny, seed=0, epochs=3, device="cpu", num_threads=1)
+    assert r.cpu_time.shape == (3,) and np.isfinite(r.cpu_time).all() and (r.cpu_time > 0).all()
+    assert r.cuda_time is None  # not on a GPU
+    # one thread: the thread's CPU time cannot exceed the wall time of the same interval
+    assert (r.cpu_time <= r.epoch_time + 1e-3).all()
+
+
+def test_cpu_clock_choice():
+    import time
+
+    from hasbench.train.trainer import cpu_clock
+
+    assert cpu_clock("auto", 1) is time.thread_time
+    assert cpu_clock("auto", 2) is time.process_time
+    assert cpu_clock("process", 1) is time.process_time
+    with pytest.raises(InvalidValueError, match="cpu_clock"):
+        cpu_clock("wall")
+    sp, cfg = _hia_cfg()
+    with pytest.raises(InvalidValueError, match="cpu_clock"):
+        train_config(cfg, sp, "digits", epochs=1, cpu_clock="wall")
+
+
+def test_diverged_run_fills_cpu_time(tiny):
+    huge = Dataset("huge", tiny.x_train * 1e30, tiny.y_train, tiny.x_valid, tiny.y_valid,
+                   tiny.x_test, tiny.y_test, 10)
+    sp = get_space("hia-cnn")
+    r = train_config(dict(sp.default(), optimizer="sgd", learning_rate=0.1), sp, huge, seed=0,
+                     epochs=4, device="cpu")
+    assert r.status == "diverged"
+    assert r.cpu_time.shape == (4,) and np.isfinite(r.cpu_time).all()
+    np.testing.assert_allclose(r.cpu_time[1:], r.cpu_time[0])  # the measured epoch's mean
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"),
+                    reason="needs os.sched_setaffinity (Linux)")
+def test_cpu_time_ignores_a_competing_process():
+    """A process burning the same core doubles the wall time of training but not its CPU
+    time: the point of recording CPU time (real processes, pinned to one core)."""
+    import os
+    import subprocess
+    import sys
+
+    sp, cfg = _hia_cfg()
+    ds = load_dataset("digits", max_train=400, max_valid=100, max_test=100)
+    old = os.sched_getaffinity(0)
+    core = min(old)
+    os.sched_setaffinity(0, {core})
+    burner = None
+    try:
+        alone = train_config(cfg, sp, ds, seed=0, epochs=8, device="cpu", num_threads=1)
+        burner = subprocess.Popen(
+            [sys.executable, "-c",
+             f"import os; os.sched_setaffinity(0, {{{core}}})\nwhile True: pass"])
+        import time
+
+        time.sleep(0.3)
+        loaded = train_config(cfg, sp, ds, seed=0, epochs=8, device="cpu", num_threads=1)
+    finally:
+        if burner is not None:
+            burner.kill()
+            burner.wait()
+        os.sched_setaffinity(0, old)
+    np.testing.assert_array_equal(alone.metrics["valid_acc"], loaded.metrics["valid_acc"])
+    wall_l, cpu_l, cpu_a = loaded.epoch_time.sum(), loaded.cpu_time.sum(), alone.cpu_time.sum()
+    assert wall_l > 1.5 * cpu_l  # the core was shared half and half
+    assert 0.7 < cpu_l / cpu_a < 1.4  # the CPU time of the same work barely moved
+
+
+def test_population_records_amortised_cpu_time(tiny):
+    from hasbench.train.population import train_population
+
+    sp, cfg = _hia_cfg()
+    runs = train_population([cfg, cfg], [0, 1], sp, tiny, epochs=2, device="cpu",
+                            num_threads=1)
+    for r in runs:
+        assert r.cpu_time.shape == (2,) and (r.cpu_time > 0).all() and r.cuda_time is None
+        assert (r.cpu_time <= r.epoch_time + 1e-3).all()
+    np.testing.assert_array_equal(runs[0].cpu_time, runs[1].cpu_time)  # group time / K
+
+
+def test_collect_writes_cpu_time_and_names_it_the_cost(tmp_path):
+    from hasbench.tables import RunTable
+    from hasbench.train.collect import collect
+
+    out = tmp_path / "t.h5"
+    collect("hia-cnn", out, "digits", n_configs=1, seeds=1, epochs=2, max_train=100,
+            max_valid=50, max_test=50, progress=False)
+    t = RunTable.read(out)
+    assert t.schema_version == 2 and t.cost_metric == "cpu_time"
+    assert np.isfinite(t.cpu_time[0, :2]).all() and np.isnan(t.cuda_time).all()
+
+
+@pytest.mark.gpu
+def test_gpu_records_cuda_time(tiny):
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    sp, cfg = _hia_cfg()
+    r = train_config(cfg, sp, tiny, seed=0, epochs=2, device="cuda")
+    assert r.cuda_time.shape == (2,) and (r.cuda_time > 0).all()
+    assert (r.cuda_time <= r.epoch_time + 1e-3).all()
