@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import platform
 from collections.abc import Iterable, Mapping, Sequence
@@ -54,6 +55,7 @@ from ..errors import (
     check_path,
 )
 from ..spaces import Space, get_space
+from . import _validate
 
 __all__ = ["Run", "RunTable", "RunTableWriter", "SCHEMA", "SCHEMA_VERSION", "DEFAULT_METRICS",
            "config_id", "STATUSES", "COST_METRICS", "READABLE_VERSIONS"]
@@ -70,10 +72,29 @@ STATUSES = ("ok", "diverged", "failed")
 _STR = h5py.string_dtype(encoding="utf-8")
 
 
+#: significant digits kept of every float before a config is hashed (:func:`config_id`)
+CONFIG_ID_DIGITS = 10
+
+
+def _id_value(v: Any) -> Any:
+    if isinstance(v, float) and math.isfinite(v):
+        return float(f"{v:.{CONFIG_ID_DIGITS - 1}e}")
+    return v
+
+
 def config_id(config: Mapping[str, Any]) -> str:
-    """Stable id of a canonical configuration: first 16 hex digits of the SHA-256 of its
-    JSON (keys sorted). The same config gives the same id in every process and version."""
-    text = json.dumps(dict(config), sort_keys=True, separators=(",", ":"))
+    """Machine-stable id of a configuration: the first 16 hex digits of the SHA-256 of its
+    JSON (keys sorted), with every float first rounded to :data:`CONFIG_ID_DIGITS` (10)
+    significant digits.
+
+    The rounding makes the id the same on every machine: numpy's ``exp``/``log`` differ in
+    the last bit between CPUs, so a sampled learning rate can be 0.003773713386115795 on one
+    machine and 0.0037737133861157953 on another. Two configs whose floats agree to 10
+    significant digits get the same id. Tables written before this rule (hasbench 0.1)
+    stored ids of the unrounded values; readers recompute every id from ``/configs/json``
+    (:func:`_read_state`), so old and new tables compare equal."""
+    text = json.dumps({k: _id_value(v) for k, v in dict(config).items()}, sort_keys=True,
+                      separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -240,6 +261,21 @@ def _str_list(ds: h5py.Dataset) -> list[str]:
     return [x.decode() if isinstance(x, bytes) else str(x) for x in ds[()]]
 
 
+def _canonical_X(space: Space, X: np.ndarray) -> np.ndarray:
+    """Stored encoded configs moved to this machine's canonical codec values (log floats:
+    ``log`` of the 10-digit value), so exact lookups match what ``space.encode`` gives here
+    even for a table written on another CPU or by hasbench 0.1."""
+    from ..spaces.base import _canonical_log
+
+    X = np.array(X, dtype=np.float64)
+    for j, name in enumerate(space.names):
+        if space.kind(name) == "float" and space._dims[j].log and X.shape[0]:
+            col = X[:, j]
+            ok = ~np.isnan(col)
+            col[ok] = _canonical_log(col[ok])
+    return X
+
+
 def _read_state(path: Path) -> _State:
     try:
         f = h5py.File(path, "r")
@@ -247,6 +283,7 @@ def _read_state(path: Path) -> _State:
         raise SchemaError("path", str(path), "an HDF5 run table written by hasbench",
                           hint=f"cannot open as HDF5 ({exc})") from None
     with f:
+        _validate.check_file(f, path)  # metadata first: structure, dtypes, shapes, storage
         a = f.attrs
         if a.get("schema") != SCHEMA:
             raise SchemaError("schema", a.get("schema"), [SCHEMA], f"run table {path}",
@@ -269,7 +306,14 @@ def _read_state(path: Path) -> _State:
                     json.loads(a.get("attrs", "{}")))
         st.X = f["configs/X"][()]
         st.cfg_json = _str_list(f["configs/json"])
-        st.cfg_ids = _str_list(f["configs/id"])
+        # ids are derived data: recomputed with today's machine-stable rule (files of
+        # hasbench 0.1 stored ids of unrounded floats, which differ between CPUs)
+        st.cfg_ids = [config_id(json.loads(j)) for j in st.cfg_json]
+        if len(set(st.cfg_ids)) != len(st.cfg_ids):
+            raise SchemaError("configs/json", f"{len(st.cfg_ids)} configs",
+                              "distinct configurations", f"run table {path}",
+                              hint="two stored configs agree to 10 significant digits")
+        st.X = _canonical_X(space, st.X)
         st.static = {n: f["static"][n][()] for n in st.static_names}
         r = f["runs"]
         st.run_config = r["config"][()]
@@ -285,6 +329,7 @@ def _read_state(path: Path) -> _State:
                 raise SchemaError(f"/runs/{name}", "missing", "present in a version-2 table",
                                   f"run table {path}")
             setattr(st, name, r[name][()] if ver >= 2 else np.full(st.epoch_time.shape, np.nan))
+    _validate.check_state(st, path)  # value ranges
     return st
 
 
@@ -344,7 +389,7 @@ class RunTable:
         """Load a run table (raises :class:`~hasbench.errors.SchemaError` for a file that is
         not a run table of a supported schema version)."""
         path = check_path("path", path, must_exist=True, where="RunTable.read")
-        return cls(_read_state(path), path)
+        return cls(_validate.read_guarded(_read_state, path), path)
 
     # ----------------------------------------------------------------- facts
     @property
@@ -362,9 +407,11 @@ class RunTable:
 
     @property
     def configs(self) -> list[dict]:
-        """Configs as dicts (parsed lazily from the stored JSON)."""
+        """Configs as canonical dicts (decoded lazily from the canonical encoded configs, so
+        a table written on another CPU or by hasbench 0.1 shows the same 10-digit values as
+        ``space.canonicalize``; the stored JSON keeps the values as written)."""
         if self._configs is None:
-            self._configs = [json.loads(s) for s in self._st.cfg_json]
+            self._configs = self.space.decode(self._st.X) if len(self._st.cfg_json) else []
         return self._configs
 
     @property
