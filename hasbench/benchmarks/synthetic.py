@@ -218,7 +218,9 @@ class SyntheticBenchmark(Benchmark):
 
     def _acc_inf(self, X: np.ndarray, U: np.ndarray) -> np.ndarray:
         d = U[:, self._num_cols] - self._cstar[self._num_cols]
-        pen = (d * d) @ self._num_w
+        # a row-wise reduction, not a BLAS product: a matrix product's last bits depend on
+        # how many rows share the call, so a config's answer changed with its batch
+        pen = (d * d * self._num_w).sum(axis=1)
         for j in self._cat_cols:
             idx = X[:, j]
             ok = np.isfinite(idx)

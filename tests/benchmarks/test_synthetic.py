@@ -85,3 +85,13 @@ def test_one_dim():
     assert v.min() == pytest.approx(0.0, abs=1e-9)
     low = b.query(x, fidelity=1, as_arrays=True)["valid_loss"]
     assert not np.allclose(low, v)  # low fidelity is biased
+
+
+def test_a_row_is_answered_the_same_whatever_else_is_in_the_batch(bench):
+    """Issue 15 item 7: a BLAS product made a row's last bits depend on the batch (21 of 300
+    rows differed between a 3,000-row call and one-row calls)."""
+    X = bench.space.sample_array(3000, 11)
+    full = bench.query(X, fidelity=27, as_arrays=True)["valid_acc"]
+    single = np.array([bench.query(X[i:i + 1], fidelity=27, as_arrays=True)["valid_acc"][0]
+                       for i in range(300)])
+    np.testing.assert_array_equal(single, full[:300])
