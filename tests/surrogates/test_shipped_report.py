@@ -13,11 +13,13 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 HELD = DATA / "digits-hia-cnn.heldout.h5"
 
 
-def _differences(new, old, path="", rel=1e-6):
+def _differences(new, old, path="", rel=1e-5):
     """Paths where two JSON trees differ: missing/extra keys, other types or values.
 
     Floats agree within ``rel`` (relative) so a different CPU's last-bit rounding in the model
-    predictions does not count as a different report; everything else must be equal.
+    predictions does not count as a different report; everything else must be equal. 1e-5:
+    the float32 MLP surrogates move by up to 2e-6 relative when their inputs move at the
+    10th significant digit (log values canonical at 10 digits since this session's codec).
     """
     if isinstance(new, dict) and isinstance(old, dict):
         out = [f"{path}/{k}: only in the new report" for k in sorted(set(new) - set(old))]
