@@ -188,7 +188,13 @@ def check_file(f: h5py.File, path: Path) -> None:
     arrays = ["epoch_time", "cum_time"] + (["cpu_time", "cuda_time"] if ver >= 2 else [])
     for name in arrays:
         _check(_dataset(f, f"runs/{name}", path), "f", (R, E), path)
-    for k, s in enumerate(f["configs/json"][()]):
+
+
+def parse_configs(texts: list[str], path: Path) -> list[dict]:
+    """The stored ``/configs/json`` rows as dicts, each checked to be one JSON object
+    (parsed once here; the reader derives the config ids from them)."""
+    out = []
+    for k, s in enumerate(texts):
         try:
             cfg = json.loads(s)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
@@ -196,6 +202,8 @@ def check_file(f: h5py.File, path: Path) -> None:
                   hint=str(exc))
         if not isinstance(cfg, dict):
             _fail("/configs/json", f"row {k}: {type(cfg).__name__}", "a JSON object", path)
+        out.append(cfg)
+    return out
 
 
 def _kind(metric: str) -> str:

@@ -308,7 +308,7 @@ def _read_state(path: Path) -> _State:
         st.cfg_json = _str_list(f["configs/json"])
         # ids are derived data: recomputed with today's machine-stable rule (files of
         # hasbench 0.1 stored ids of unrounded floats, which differ between CPUs)
-        st.cfg_ids = [config_id(json.loads(j)) for j in st.cfg_json]
+        st.cfg_ids = [config_id(c) for c in _validate.parse_configs(st.cfg_json, path)]
         if len(set(st.cfg_ids)) != len(st.cfg_ids):
             raise SchemaError("configs/json", f"{len(st.cfg_ids)} configs",
                               "distinct configurations", f"run table {path}",

@@ -432,9 +432,9 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
     command : str, optional
         Command line recorded in the table's provenance.
     allow_stale_surrogates : bool
-        Appending changes the table's file hash, so every surrogate fitted on it (a
-        ``*.surrogate`` folder beside ``out`` whose manifest records this file's current
-        SHA-256) would stop loading with ``SurrogateHashError``. By default ``collect``
+        Appending changes the table's file hash, so every surrogate fitted on it or on a
+        split of it (:func:`dependent_surrogates`) would stop loading with
+        ``SurrogateHashError`` or stop being validated on a true held-out split. By default ``collect``
         refuses to append to such a table (resuming a complete one, with nothing to train,
         is fine); pass ``True`` to append anyway and refit those surrogates afterwards.
 
