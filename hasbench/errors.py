@@ -47,8 +47,49 @@ def _fmt_allowed(allowed: Any) -> str:
     return str(allowed)
 
 
+def _rebuild(cls: type, args: tuple, state: dict) -> BaseException:
+    """Unpickle a hasbench error without calling its ``__init__`` (whose signature,
+    ``(parameter, value, allowed, ...)``, is not that of ``args``)."""
+    obj = cls.__new__(cls, *args)
+    obj.args = args
+    obj.__dict__.update(state)
+    return obj
+
+
 class HasbenchError(Exception):
-    """Base class of all hasbench errors."""
+    """Base class of all hasbench errors.
+
+    Every hasbench error pickles (worker processes send exceptions back to the parent that
+    way): the message and the attributes travel; an attribute value that cannot be pickled
+    (a lambda given as a parameter, say) travels as its ``repr``.
+    """
+
+    def __reduce__(self):
+        import pickle
+
+        state = {}
+        for k, v in self.__dict__.items():
+            try:
+                pickle.dumps(v)
+            except Exception:  # noqa: BLE001 - anything unpicklable travels as text
+                v = _short(v)
+            state[k] = v
+        return (_rebuild, (type(self), self.args, state))
+
+    def with_parameter(self, parameter: str, where: str | None = None) -> HasbenchError:
+        """The same error with another parameter name and place (the CLI names its flags,
+        e.g. ``--budget``, where the library named ``time_budget``). Errors without a
+        ``parameter`` are returned unchanged."""
+        if not hasattr(self, "parameter"):
+            return self
+        new = type(self).__new__(type(self))
+        type(self).__init__(new, parameter, self.value, self.allowed,
+                            where if where is not None else self.where,
+                            hint=getattr(self, "hint", None))
+        # attributes of subclasses (e.g. ConfigNotInTableError.nearest) travel unchanged
+        new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in
+                             ("parameter", "where", "message", "value", "allowed", "hint")})
+        return new
 
 
 class InvalidValueError(HasbenchError, ValueError):
@@ -70,6 +111,7 @@ class InvalidValueError(HasbenchError, ValueError):
         self.value = value
         self.allowed = allowed
         self.where = where
+        self.hint = hint
         prefix = f"{where}: " if where else ""
         msg = (f"{prefix}invalid value for '{parameter}': {_short(value)}; "
                f"allowed: {_fmt_allowed(allowed)}")
@@ -87,6 +129,7 @@ class UnknownNameError(HasbenchError, KeyError):
         self.value = value
         self.allowed = allowed
         self.where = where
+        self.hint = hint
         prefix = f"{where}: " if where else ""
         msg = f"{prefix}unknown {parameter} {_short(value)}; allowed: {_fmt_allowed(allowed)}"
         if hint:

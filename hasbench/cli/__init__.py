@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     except HasbenchError as exc:
         if args.verbose:
             traceback.print_exc()
-        print(f"hasbench {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        text = _one_line(exc)  # errors raised by a command name it already
+        text = text.removeprefix(f"hasbench {args.command}: ")
+        print(f"hasbench {args.command}: error: {text}", file=sys.stderr)
         return 2
     except (OSError, MemoryError, ImportError, RuntimeError, ValueError, TypeError,
             KeyError, IndexError, UnicodeError) as exc:
