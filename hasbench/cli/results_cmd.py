@@ -12,7 +12,8 @@ def register(subparsers) -> None:
                     "anytime curves.")
     p.add_argument("paths", nargs="+", help="trace directories or files")
     p.add_argument("--at", default=None, help="comma-separated simulated times (seconds) "
-                   "at which to report the mean regret")
+                   "at which to report the mean regret; times past the runs' --budget are "
+                   "refused")
     p.add_argument("--csv", default=None, help="write the tidy incumbent table here")
     p.add_argument("--plot", default=None, help="write an anytime plot (median regret vs "
                    "simulated time, 25-75%% band over seeds) to this PNG/PDF/SVG file")
@@ -26,18 +27,27 @@ def run(args) -> int:
 
     from ..errors import InvalidValueError, check_path
     from ..results import incumbent_on_grid, load_traces
+    from ._flags import cli_names
 
-    df = load_traces(args.paths)
-    final = df.sort_values("time").groupby(["optimizer", "seed"]).tail(1)
-    summ = final.groupby("optimizer")["regret"].agg(["count", "mean", "median"])
-    summ = summ.rename(columns={"count": "seeds"})
-    print(f"optimum: {df.attrs['optimum']:.6g} ({df.attrs['optimum_source']})")
-    print(summ.to_string(float_format=lambda v: f"{v:.5g}"))
+    times = None
     if args.at:
         try:
             times = [float(t) for t in args.at.split(",")]
         except ValueError:
             raise InvalidValueError("--at", args.at, "comma-separated numbers") from None
+        if not all(np.isfinite(t) and t >= 0 for t in times):
+            raise InvalidValueError("--at", args.at, "comma-separated simulated times in "
+                                    "seconds, each >= 0")
+    with cli_names("results", {"path": "paths", "paths": "paths"}, (None, "load_traces")):
+        if times is not None:  # before the traces load (which can take a while)
+            _check_at(times, _budgets(args.paths))
+        df = load_traces(args.paths)
+    final = df.sort_values("time").groupby(["optimizer", "seed"]).tail(1)
+    summ = final.groupby("optimizer")["regret"].agg(["count", "mean", "median"])
+    summ = summ.rename(columns={"count": "seeds"})
+    print(f"optimum: {df.attrs['optimum']:.6g} ({df.attrs['optimum_source']})")
+    print(summ.to_string(float_format=lambda v: f"{v:.5g}"))
+    if times is not None:
         g = incumbent_on_grid(df, times)
 
         def cell(v):  # mean over the seeds with a result by then; say when some have none
@@ -61,5 +71,55 @@ def run(args) -> int:
     if args.plot:
         from ..results import plot_anytime
 
-        print(f"wrote {plot_anytime(df, args.plot, overwrite=args.overwrite)}")
+        with cli_names("results", {"path": "--plot"}, ("plot_anytime",)):
+            print(f"wrote {plot_anytime(df, args.plot, overwrite=args.overwrite)}")
     return 0
+
+
+def _budgets(paths) -> dict[str, float | None]:
+    """Simulated time budget of each run folder holding the traces (``manifest.json``'s
+    ``time_budget``, written by ``hasbench run``); ``None`` where it is not known (a run
+    stopped by --max-evaluations only, or traces without a manifest)."""
+    import json
+
+    from ..results import trace_files
+
+    out: dict[str, float | None] = {}
+    for p in paths:
+        for f in trace_files(p):
+            d = f.parent
+            if str(d) in out:
+                continue
+            try:
+                b = json.loads((d / "manifest.json").read_text()).get("time_budget")
+            except (OSError, ValueError, AttributeError):
+                b = None
+            out[str(d)] = float(b) if isinstance(b, (int, float)) else None
+    return out
+
+
+def _check_at(times: list[float], budgets: dict[str, float | None]) -> None:
+    """Refuse ``--at`` times past the budget of every run (the table would repeat the final
+    values as if the runs had gone on); warn on stderr when a time is past some runs'
+    budget only."""
+    import sys
+
+    from ..errors import InvalidValueError
+
+    known = {d: b for d, b in budgets.items() if b is not None}
+    if not known or len(known) < len(budgets):
+        return  # some run has no recorded budget: it may have gone on
+    top = max(known.values())
+    beyond = [t for t in times if t > top]
+    if beyond:
+        raise InvalidValueError("--at", ",".join(f"{t:g}" for t in beyond),
+                                f"simulated times up to the runs' budget ({top:g} s)",
+                                hint="the runs stopped there; later times would repeat their "
+                                     "final values")
+    for t in times:
+        short = sorted(d for d, b in known.items() if b < t)
+        if short:
+            print(f"hasbench results: warning: --at {t:g} is past the budget of "
+                  f"{len(short)} of {len(known)} run folders ({', '.join(short[:3])}"
+                  f"{', ...' if len(short) > 3 else ''}: {min(known[d] for d in short):g} s); "
+                  "their values there are their final ones", file=sys.stderr)
