@@ -40,6 +40,7 @@ _REGISTRY: dict[str, Any] = {
     "dehb": DEHB,
     "staged": StagedSearch,
     "optuna": "hasbench.optimizers.optuna:OptunaSampler",
+    "dyesp": "hasbench.optimizers.dyesp:DyESP",
 }
 _ALIASES = {"rs": "random", "hb": "hyperband", "gp": "bo", "evolution": "re",
             "successive_halving": "sh", "two-step": "staged"}
