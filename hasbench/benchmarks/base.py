@@ -31,7 +31,32 @@ import numpy as np
 from ..errors import InvalidValueError, check_choice
 from ..spaces import Fidelity, Space
 
-__all__ = ["Benchmark", "maximize", "to_loss"]
+__all__ = ["Benchmark", "maximize", "to_loss", "restrict_fidelity"]
+
+
+def restrict_fidelity(space: Space, upper: float) -> Space:
+    """``space`` with its (first) fidelity's upper bound lowered to ``upper``: the range a
+    table collected with fewer epochs than the space allows (``collect --epochs 3``), and a
+    surrogate fitted on it, can answer. An in-config fidelity hyperparameter (``hia-cnn``'s
+    ``epochs``) is narrowed with it, so optimizers, ``curve`` and config validation all stay
+    within the data. Encoded values and config ids do not change. Returns ``space`` itself
+    when ``upper`` is not below the space's bound (shipped 27-epoch benchmarks keep the
+    registered space)."""
+    if not space.fidelities or upper >= space.fidelity.upper:
+        return space
+    fid = space.fidelity
+    upper = int(upper) if fid.is_int else float(upper)
+    if upper < fid.lower:
+        raise InvalidValueError("upper", upper, f"a fidelity >= {fid.lower:g}",
+                                "restrict_fidelity")
+    d = space.to_dict()
+    d["fidelities"][0]["upper"] = upper
+    if fid.in_config:
+        for hp in d["configspace"]["hyperparameters"]:
+            if hp["name"] == fid.name:
+                hp["upper"] = upper
+                hp["default_value"] = min(hp["default_value"], upper)
+    return Space.from_json(d)
 
 
 def maximize(metric: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import check_float
-from .base import Benchmark
+from .base import Benchmark, restrict_fidelity
 
 __all__ = ["SurrogateBenchmark"]
 
@@ -45,7 +45,8 @@ class SurrogateBenchmark(Benchmark):
         if not isinstance(surrogate, CurveSurrogate):
             surrogate = CurveSurrogate.load(surrogate, table=table, verify_table=verify_table)
         self.surrogate = surrogate
-        self.space = surrogate.space
+        # the fidelity range is the training table's (a 3-epoch table answers epochs 1..3)
+        self.space = restrict_fidelity(surrogate.space, surrogate.max_epochs)
         if name is None:
             name = surrogate.path.name.removesuffix(".surrogate") if surrogate.path else \
                 f"{surrogate.space.name}-surrogate"

@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import ConfigError, FidelityError, InvalidValueError, check_choice
 from ..spaces.base import _canonical_log
 from ..surrogates._hash import canonical_bits, row_hash
-from .base import Benchmark
+from .base import Benchmark, restrict_fidelity
 
 __all__ = ["TabularBenchmark", "ConfigNotInTableError"]
 
@@ -97,8 +97,11 @@ class TabularBenchmark(Benchmark):
         self._build_index()
         self._build_arrays()
         if self.max_epochs < fid.upper:
-            log.info("%s: table curves have %d epochs; the space allows up to %g",
-                     self.name, self.max_epochs, fid.upper)
+            log.info("%s: table curves have %d epochs (the space allows up to %g): the "
+                     "benchmark's fidelity range is 1..%d", self.name, self.max_epochs,
+                     fid.upper, self.max_epochs)
+            # optimizers, curve() and config checks stay within the table's curves
+            self.space = restrict_fidelity(self.space, self.max_epochs)
 
     # ------------------------------------------------------------------ setup
     def _build_index(self) -> None:

@@ -30,6 +30,7 @@ and times to >= 0 / > 0).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -46,6 +47,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import (
+    FidelityError,
     InvalidValueError,
     SchemaError,
     UnknownNameError,
@@ -54,7 +56,7 @@ from ..errors import (
     check_int,
     check_path,
 )
-from ..spaces import Space
+from ..spaces import Fidelity, Space
 from ..spaces.static import STATIC_METRICS, exact_static_spaces, static_metrics
 from ._hash import row_hash, seed_normals
 from ._verify import MAX_FILE_BYTES
@@ -715,6 +717,28 @@ class CurveSurrogate:
             s for s in self.static_names if f"static:{s}" in self._models
             or (self.static_exact and s in STATIC_METRICS)]
 
+    @property
+    def fidelity(self) -> Fidelity:
+        """The fidelity range the surrogate answers: the space's fidelity capped at the
+        training table's epochs (a surrogate fitted on 3-epoch curves answers 1..3; it does
+        not extrapolate past what training produced)."""
+        self._check_fitted()
+        fid = self.space.fidelity
+        if self.max_epochs >= fid.upper:
+            return fid
+        return dataclasses.replace(fid, upper=int(self.max_epochs) if fid.is_int
+                                   else float(self.max_epochs))
+
+    def _check_fidelity(self, f: np.ndarray, where: str) -> None:
+        if f.size and not (f.min() >= self.space.fidelity.lower and f.max() <= self.max_epochs):
+            fid = self.fidelity
+            try:
+                fid.validate(f, where=where)
+            except FidelityError as exc:
+                raise FidelityError(exc.parameter, exc.value, exc.allowed + (
+                    " (the training table's curves)" if fid.upper < self.space.fidelity.upper
+                    else ""), where) from None
+
     def _check_fitted(self) -> None:
         if not self._fitted:
             raise InvalidValueError("surrogate", "unfitted", "a fitted surrogate",
@@ -756,6 +780,7 @@ class CurveSurrogate:
         """
         self._check_fitted()
         f = np.asarray(fidelity, dtype=np.float64)
+        self._check_fidelity(f, "CurveSurrogate.predict")
         out: dict[str, np.ndarray] = {}
         F = None
         Fc = None
@@ -815,6 +840,7 @@ class CurveSurrogate:
         self._check_fitted()
         check_choice("kind", kind, ["seed", "predictive"], "CurveSurrogate.predict_std")
         f = np.asarray(fidelity, dtype=np.float64)
+        self._check_fidelity(f, "CurveSurrogate.predict_std")
         F = self.features(X, f)
         out = {}
         for m in metrics:

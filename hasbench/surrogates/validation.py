@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -147,13 +148,15 @@ class _Snapped:
 
 
 def _replay(view: _Snapped, name: str, seed: int, budget: float, objective: str,
-            max_jobs: int) -> float:
-    """Sequential replay of optimizer ``name``; returns the best objective loss seen."""
+            max_jobs: int, space=None) -> float:
+    """Sequential replay of optimizer ``name`` over ``space`` (default: the view's; the
+    ranking passes the held-out table's, so both replays use its fidelity range); returns
+    the best objective loss seen."""
     from ..benchmarks.base import to_loss
     from ..optimizers import Result, get_optimizer
 
     b = view.inner
-    opt = get_optimizer(name, b.space, seed=seed)
+    opt = get_optimizer(name, b.space if space is None else space, seed=seed)
     clock, best = 0.0, math.inf
     seed_arr = np.array([seed], dtype=np.int64)
     for _ in range(max_jobs):
@@ -198,7 +201,8 @@ def _optimizer_ranking(table_bench, sur_bench, optimizers: Sequence[str], repeat
                            "table": {}, "surrogate": {}}
     for o in opts:
         for key, view in (("table", tv), ("surrogate", sv)):
-            vals = [_replay(view, o, s, budget, objective, max_jobs) for s in range(repeats)]
+            vals = [_replay(view, o, s, budget, objective, max_jobs, table_bench.space)
+                    for s in range(repeats)]
             res[key][o] = {"mean_best_loss": float(np.mean(vals)),
                            "best_losses": [float(v) for v in vals]}
     a = np.array([res["table"][o]["mean_best_loss"] for o in opts])
@@ -255,6 +259,12 @@ def validate(surrogate: Any, heldout: Any, fidelities: Sequence[int] | None = No
     tb = TabularBenchmark(heldout)
     sb = SurrogateBenchmark(surrogate)
     E = tb.max_epochs
+    if E > surrogate.max_epochs:
+        raise InvalidValueError("heldout", str(heldout.path), f"a run table with at most "
+                                f"{surrogate.max_epochs} epochs (the surrogate's range)",
+                                "validate", hint=f"its curves have {E} epochs; the "
+                                "surrogate's training table had "
+                                f"{surrogate.max_epochs}, and it does not extrapolate")
     fids = list(range(1, E + 1)) if fidelities is None else [int(f) for f in fidelities]
     has = tb._has_runs
     X = heldout.X[has]
@@ -509,12 +519,14 @@ def _plots(surrogate: CurveSurrogate, heldout, rep: dict[str, Any], folder: Path
             if np.isfinite(c).any():
                 ax.plot(ep, c, color="k", lw=1, alpha=0.7,
                         label="held-out seeds" if j == 0 else None)
-        mu = sb.curve(x, metrics=[objective])[objective][0]
-        iv = sb.interval(np.repeat(x, E, axis=0), fidelity=ep, metrics=[objective])[objective]
+        xr = np.repeat(x, E, axis=0)  # the held-out table's epochs (<= the surrogate's)
+        mu = sb.query(xr, fidelity=ep, metrics=[objective], as_arrays=True)[objective]
+        iv = sb.interval(xr, fidelity=ep, metrics=[objective])[objective]
         ax.fill_between(ep, iv[0], iv[1], color="C0", alpha=0.2, label="80% predictive")
         ax.plot(ep, mu, color="C0", lw=2, label="surrogate mean")
         for s_ in (0, 1):
-            ax.plot(ep, sb.curve(x, seed=s_, metrics=[objective])[objective][0], color="C1",
+            ax.plot(ep, sb.query(xr, fidelity=ep, seed=s_, metrics=[objective],
+                                 as_arrays=True)[objective], color="C1",
                     lw=0.8, ls="--", label="surrogate seeds 0, 1" if s_ == 0 else None)
         ax.set_title(f"held-out config {i}", fontsize=9)
     axes[0, 0].legend(fontsize=7)
@@ -573,18 +585,24 @@ def write_report(surrogate: Any, heldout: Any, prefix: str | os.PathLike,
                  **kwargs: Any) -> dict[str, Any]:
     """Run :func:`validate` and write ``<prefix>.md``, ``<prefix>.json`` and (with
     ``plots``) PNGs into ``<prefix>.plots/``. Refuses to replace existing files unless
-    ``overwrite=True``. Returns the report dict."""
+    ``overwrite=True``. The plots are drawn into a temporary folder that replaces
+    ``<prefix>.plots`` only when all of them are done (a failure leaves no half-written
+    folder). Returns the report dict."""
     from ..tables import RunTable
 
     prefix = check_path("prefix", prefix, where="write_report")
     md, js, pl = (prefix.with_name(prefix.name + ".md"), prefix.with_name(prefix.name + ".json"),
                   prefix.with_name(prefix.name + ".plots"))
     if not overwrite:
-        for p in (md, js):
+        for p in (md, js, pl):
             if p.exists():
                 raise InvalidValueError("prefix", str(prefix), "a prefix whose .md/.json do not "
                                         "exist yet", "write_report",
                                         hint=f"{p} exists; pass overwrite=True (--overwrite)")
+    if pl.exists() and not (pl.is_dir() and all(p.suffix == ".png" for p in pl.iterdir())):
+        raise InvalidValueError("prefix", str(prefix), "a prefix whose .plots is a folder of "
+                                "hasbench's PNGs (or does not exist)", "write_report",
+                                hint=f"{pl} holds other files; it is not replaced")
     if not prefix.parent.is_dir():
         raise InvalidValueError("prefix", str(prefix), "a path in an existing folder",
                                 "write_report")
@@ -596,7 +614,16 @@ def write_report(surrogate: Any, heldout: Any, prefix: str | os.PathLike,
     rep["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     rel = []
     if plots:
-        files = _plots(surrogate, heldout, rep, pl)
+        tmp = pl.with_name(f".{pl.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            files = _plots(surrogate, heldout, rep, tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if pl.exists():  # overwrite=True, checked above: a folder of our PNGs
+            shutil.rmtree(pl)
+        os.replace(tmp, pl)
         rel = [f"{pl.name}/{p.name}" for p in files]
     rep["plots"] = rel
     js.write_text(json.dumps(rep, indent=1, sort_keys=False))
