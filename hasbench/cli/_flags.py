@@ -87,3 +87,65 @@ def cli_names(command: str, names: Mapping[str, str],
         if p in names and getattr(exc, "where", None) in sources:
             raise exc.with_parameter(names[p], f"hasbench {command}") from exc
         raise
+
+
+def check_new_output(flag: str, path, command: str, overwrite: bool,
+                     ours: str | None = None):
+    """The output path of ``flag``, refused when it exists unless ``overwrite``. A folder
+    is replaced only when it holds ``ours`` (e.g. ``manifest.json``: a folder hasbench
+    wrote), never a folder of the user's."""
+    from ..errors import InvalidValueError, check_path
+
+    where = f"hasbench {command}"
+    p = check_path(flag, path, where=where)
+    if not p.exists() or (p.is_dir() and not any(p.iterdir())):
+        return p
+    if not overwrite:
+        raise InvalidValueError(flag, str(p), "a path that does not exist yet", where,
+                                hint="hasbench never overwrites your files; pass --overwrite "
+                                     "to replace it")
+    if p.is_dir() and (ours is None or not (p / ours).is_file()):
+        raise InvalidValueError(flag, str(p), f"a new path, or a folder hasbench wrote "
+                                f"(with {ours})" if ours else "a file", where,
+                                hint="--overwrite replaces only hasbench's own outputs")
+    if not p.is_dir() and ours is not None:
+        raise InvalidValueError(flag, str(p), "a folder path", where,
+                                hint="it is a file; hasbench does not replace it by a folder")
+    return p
+
+
+@contextlib.contextmanager
+def replacing(target) -> Iterator:
+    """Yield a temporary sibling path to write ``target`` to; on success it is moved into
+    place (an existing ``target`` replaced: a file atomically, a folder by two renames),
+    on failure removed, so an interrupted or failed write leaves no half-written output."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    target = Path(target)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}{target.suffix}")
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+
+    def remove(p: Path) -> None:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.exists() or p.is_symlink():
+            p.unlink(missing_ok=True)
+
+    remove(tmp)
+    try:
+        yield tmp
+    except BaseException:
+        remove(tmp)
+        raise
+    if tmp.is_dir():
+        if target.is_dir():
+            if any(target.iterdir()):
+                os.replace(target, old)
+            else:
+                target.rmdir()
+        os.replace(tmp, target)
+        remove(old)
+    else:
+        os.replace(tmp, target)

@@ -6,6 +6,8 @@ import json
 import shlex
 import sys
 
+from ._flags import cli_names, deprecated_choice, deprecated_flag
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -31,8 +33,9 @@ def register(sub) -> None:
                         "function of space, sampler, n-configs and this seed")
     p.add_argument("--exclude", default=None,
                    help="run table whose configs are left out (held-out tables)")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--processes", type=int, default=1,
                    help="parallel training processes / Ray tasks (default 1)")
+    deprecated_flag(p, "--workers", "--processes", "processes", "collect", type=int)
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (1)")
     p.add_argument("--batched", action="store_true",
                    help="hia-cnn: train runs sharing architecture and batch size (e.g. the "
@@ -40,7 +43,8 @@ def register(sub) -> None:
                         "the amortised group time")
     p.add_argument("--max-group", type=int, default=8,
                    help="largest population per task with --batched (default 8)")
-    p.add_argument("--executor", default="local", choices=["local", "ray"],
+    p.add_argument("--executor", default="process", choices=["process", "ray"],
+                   type=deprecated_choice("collect", "--executor", {"local": "process"}),
                    help="local processes (default) or a Ray cluster")
     p.add_argument("--address", default=None,
                    help="Ray address (e.g. auto or ray://host:10001); default: start a "
@@ -76,16 +80,16 @@ def _collect(args) -> int:
         return 2
     command = "hasbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith(("hasbench", "__main__.py")) else None
-    s = collect(args.space, args.out, dataset=args.dataset, n_configs=args.n_configs,
-                seeds=args.seeds, epochs=args.epochs, sampler=args.sampler,
-                sample_seed=args.sample_seed, workers=args.workers, executor=args.executor,
-                address=args.address, device=args.device, data_dir=args.data_dir,
-                resolution=args.resolution, max_train=args.max_train_examples,
-                max_valid=args.max_valid_examples, max_test=args.max_test_examples,
-                split_seed=args.split_seed, exclude=args.exclude, threads=args.threads,
-                batched=args.batched, max_group=args.max_group,
-                progress=not args.no_progress, command=command,
-                allow_stale_surrogates=args.allow_stale_surrogates)
+    names = {"workers": "--processes", "executor": "--executor", "n_configs": "--n-configs",
+             "seeds": "--seeds", "epochs": "--epochs", "threads": "--threads",
+             "max_group": "--max-group", "dataset": "--dataset", "space": "--space",
+             "out": "--out", "exclude": "--exclude", "sampler": "--sampler",
+             "sample_seed": "--sample-seed", "resolution": "--resolution",
+             "device": "--device", "address": "--address", "data_dir": "--data-dir",
+             "max_train": "--max-train-examples", "max_valid": "--max-valid-examples",
+             "max_test": "--max-test-examples", "split_seed": "--split-seed"}
+    with cli_names("collect", names, (None, "collect")):
+        s = _run_collect(collect, args, command)
     if args.json:
         print(json.dumps(s, indent=2, default=str))
     else:
@@ -95,3 +99,17 @@ def _collect(args) -> int:
         print(f"  table: {s['n_runs']} runs, status {s['table_status']}, final valid_acc "
               f"quantiles {s['final_valid_acc_quantiles']}")
     return 1 if s["failed"] else 0
+
+
+def _run_collect(collect, args, command):
+    return collect(args.space, args.out, dataset=args.dataset, n_configs=args.n_configs,
+                   seeds=args.seeds, epochs=args.epochs, sampler=args.sampler,
+                   sample_seed=args.sample_seed, workers=args.processes,
+                   executor={"process": "local"}.get(args.executor, args.executor),
+                   address=args.address, device=args.device, data_dir=args.data_dir,
+                   resolution=args.resolution, max_train=args.max_train_examples,
+                   max_valid=args.max_valid_examples, max_test=args.max_test_examples,
+                   split_seed=args.split_seed, exclude=args.exclude, threads=args.threads,
+                   batched=args.batched, max_group=args.max_group,
+                   progress=not args.no_progress, command=command,
+                   allow_stale_surrogates=args.allow_stale_surrogates)

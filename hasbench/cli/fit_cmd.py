@@ -17,7 +17,11 @@ def register(sub) -> None:
                    help="backend: xgb (default), knn (baseline), mlp (needs torch to fit) or "
                         "gp (Gaussian-process curve model, for tables up to a few thousand "
                         "configs)")
-    p.add_argument("--out", required=True, help="output folder (must not exist or be empty)")
+    p.add_argument("--out", required=True, help="output folder (must not exist or be empty, "
+                   "unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing surrogate folder at --out (only a folder with a "
+                        "manifest.json; the old one is kept until the new one is complete)")
     p.add_argument("--params", default=None,
                    help='backend parameters as JSON: top-level keys and a "mean" block '
                         'go to the per-metric mean models, "std", "time" and "static" blocks '
@@ -50,6 +54,7 @@ def register(sub) -> None:
 def _fit(args) -> int:
     from ..errors import InvalidValueError, check_int, check_path
     from ..surrogates import CurveSurrogate
+    from ._flags import check_new_output, cli_names, replacing
 
     params = None
     if args.params:
@@ -61,20 +66,24 @@ def _fit(args) -> int:
     _check_params(params)
     if args.threads is not None:
         check_int("--threads", args.threads, 1, None, "hasbench fit")
-    out = check_path("--out", args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InvalidValueError("--out", str(out), "a new or empty folder", "hasbench fit",
-                                hint="hasbench never overwrites files")
+    out = check_new_output("--out", args.out, "fit", args.overwrite, ours="manifest.json")
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
-    sur = CurveSurrogate(args.model, params=params,
-                         calibration_fraction=args.calibration_fraction, seed=args.seed,
-                         n_jobs=args.threads, time_detrend=args.time_detrend,
-                         time_detrend_level=args.time_detrend_level,
-                         acc_transform=args.acc_transform, time_static=args.time_static)
-    table = check_path("table", args.table, must_exist=True, where="hasbench fit")
-    sur.fit(table, metrics=metrics)
-    d = sur.save(out)
-    print(f"fitted {args.model} surrogate on {table} in {sur.fit_seconds:.1f} s -> {d}")
+    names = {"model": "--model", "calibration_fraction": "--calibration-fraction",
+             "seed": "--seed", "n_jobs": "--threads", "time_detrend": "--time-detrend",
+             "time_detrend_level": "--time-detrend-level", "acc_transform": "--acc-transform",
+             "time_static": "--time-static", "metric": "--metrics", "table": "TABLE",
+             "params": "--params"}
+    with cli_names("fit", names, (None, "CurveSurrogate", "CurveSurrogate.fit")):
+        sur = CurveSurrogate(args.model, params=params,
+                             calibration_fraction=args.calibration_fraction, seed=args.seed,
+                             n_jobs=args.threads, time_detrend=args.time_detrend,
+                             time_detrend_level=args.time_detrend_level,
+                             acc_transform=args.acc_transform, time_static=args.time_static)
+        table = check_path("table", args.table, must_exist=True, where="hasbench fit")
+        sur.fit(table, metrics=metrics)
+    with replacing(out) as tmp:
+        sur.save(tmp)
+    print(f"fitted {args.model} surrogate on {table} in {sur.fit_seconds:.1f} s -> {out}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 
@@ -19,7 +20,10 @@ def register(sub) -> None:
     ep = sp.add_parser("export-csv", help="write a run table as tidy CSV",
                        description="One row per (config, seed, epoch).")
     ep.add_argument("file", help="run table (.h5)")
-    ep.add_argument("out", help="CSV file to write (must not exist)")
+    ep.add_argument("--out", default=None, help="CSV file to write (must not exist, unless "
+                    "--overwrite)")
+    ep.add_argument("out_positional", nargs="?", default=None, help=argparse.SUPPRESS)
+    ep.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     ep.set_defaults(func=_export_csv)
 
 
@@ -41,13 +45,14 @@ def _info(args) -> int:
 
 
 def _export_csv(args) -> int:
-    from ..errors import InvalidValueError, check_path
     from ..tables import RunTable
+    from ._flags import check_new_output, positional_or_flag, replacing
 
-    out = check_path("out", args.out)
-    if out.exists():
-        raise InvalidValueError("out", str(out), "a path that does not exist yet",
-                                "table export-csv", hint="hasbench never overwrites files")
-    RunTable.read(args.file).to_frame().to_csv(out, index=False)
+    cmd = "table export-csv"
+    out = positional_or_flag(args, "out_positional", "out", cmd, "--out")
+    out = check_new_output("--out", out, cmd, args.overwrite)
+    frame = RunTable.read(args.file).to_frame()
+    with replacing(out) as tmp:
+        frame.to_csv(tmp, index=False)
     print(f"wrote {out}")
     return 0

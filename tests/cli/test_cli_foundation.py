@@ -52,12 +52,14 @@ def test_table_info(tmp_path):
     write_table(tmp_path / "t.h5", s, runs, max_epochs=4, provenance={"dataset": "unit-test"})
     out = hb("table", "info", str(tmp_path / "t.h5"), check_rc=0).stdout
     assert "hia-cnn v1.0" in out and "unit-test" in out and "runs" in out
-    hb("table", "export-csv", str(tmp_path / "t.h5"), str(tmp_path / "t.csv"), check_rc=0)
+    hb("table", "export-csv", str(tmp_path / "t.h5"), "--out", str(tmp_path / "t.csv"),
+       check_rc=0)
     import pandas as pd
 
     assert len(pd.read_csv(tmp_path / "t.csv")) == 12
     # refuses to overwrite
-    p = hb("table", "export-csv", str(tmp_path / "t.h5"), str(tmp_path / "t.csv"), check_rc=2)
+    p = hb("table", "export-csv", str(tmp_path / "t.h5"), "--out", str(tmp_path / "t.csv"),
+           check_rc=2)
     assert "does not exist yet" in p.stderr
 
 

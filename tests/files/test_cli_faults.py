@@ -70,11 +70,13 @@ def test_disk_full_is_an_environment_error(syn_table, tmp_path):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
-    p = hb("table", "export-csv", str(syn_table.path), str(tmp_path / "t.csv"), preexec=limit)
+    p = hb("table", "export-csv", str(syn_table.path), "--out", str(tmp_path / "t.csv"),
+           preexec=limit)
     _one_line(p, 1)
-    p = hb("-v", "table", "export-csv", str(syn_table.path), str(tmp_path / "t2.csv"),
+    p = hb("-v", "table", "export-csv", str(syn_table.path), "--out", str(tmp_path / "t2.csv"),
            preexec=limit)
     assert p.returncode == 1 and "Traceback" in p.stderr
+    assert not list(tmp_path.glob(".t*.csv*"))  # no half-written temporary file left
 
 
 def test_missing_optional_dependency_exits_1(tmp_path):
