@@ -1,19 +1,33 @@
 """Load simulated traces into one DataFrame for analysis.
 
 >>> from hasbench.results import load_traces
->>> df = load_traces("runs/bohb")            # doctest: +SKIP
->>> df.columns                                 # doctest: +SKIP
-Index(['optimizer', 'seed', 'time', 'incumbent', 'incumbent_any', 'regret', ...])
+>>> df = load_traces(["runs/bohb", "runs/bohb-eta2:bohb eta=2"])   # doctest: +SKIP
+>>> df.columns                                                     # doctest: +SKIP
+Index(['label', 'optimizer', 'seed', 'benchmark', 'time', 'incumbent', ..., 'regret'])
 
-Regret is ``incumbent - optimum``. The optimum is the benchmark's known optimum loss when the
-trace records one (synthetic benchmarks), else -- stated in ``df.attrs['optimum_source']`` --
-the best loss at the maximum fidelity over every trace loaded in the call (an empirical
-optimum; pass ``optimum=`` to fix it across calls).
+Regret
+------
+The incumbent is chosen by its *observed* loss (what the optimizer knows: one seed's draw);
+``regret`` is the *expected* (noise-free) loss of that incumbent's config at the
+benchmark's maximum fidelity (the trace's ``incumbent_true``, what the user gets by
+training it fully) minus the benchmark's fixed expected optimum (``optimum_loss`` in the
+trace's metadata; see :mod:`hasbench.benchmarks.optimum`). It is never computed from the
+traces being loaded, so two calls with different traces rank optimizers against the same
+zero. ``regret_observed`` (``incumbent - optimum``: the luckiest draw's loss) is kept by
+name; it can be negative and its bias differs between optimizers.
+
+Runs
+----
+Traces are keyed by ``label``: the name given as ``DIR:LABEL`` (or ``labels=``), else the
+optimizer's name. Runs under one label must have the same settings (optimizer and its
+options, workers, budgets, objective, noise); otherwise :func:`load_traces` refuses to
+merge them and names the settings that differ, so ablations never blend silently.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,7 +38,17 @@ import pandas as pd
 from .errors import InvalidValueError, check_choice, check_path
 from .simulate.trace import Trace
 
-__all__ = ["load_traces", "trace_files", "incumbent_on_grid", "anytime_summary", "plot_anytime"]
+__all__ = ["load_traces", "trace_files", "incumbent_on_grid", "anytime_summary", "plot_anytime",
+           "parse_labelled", "run_settings"]
+
+#: trace metadata that does not define a run's settings (varies per seed or machine)
+_NOT_SETTINGS = {"seed", "overhead_seconds", "hasbench_version", "space", "optimum_source"}
+
+#: the incumbent column each regret kind is computed from
+_REGRET = {("true", "incumbent"): "incumbent_true",
+           ("true", "incumbent_any"): "incumbent_any_true",
+           ("observed", "incumbent"): "incumbent",
+           ("observed", "incumbent_any"): "incumbent_any"}
 
 
 def trace_files(path: Any) -> list[Path]:
@@ -37,90 +61,211 @@ def trace_files(path: Any) -> list[Path]:
     return files
 
 
+def parse_labelled(item: Any) -> tuple[Path, str | None]:
+    """``"DIR:LABEL"`` -> ``(DIR, LABEL)``; a path that exists as written (even with a
+    colon in it) or without a colon -> ``(path, None)``."""
+    if isinstance(item, Path):
+        return item, None
+    text = str(item)
+    if ":" in text and not Path(text).expanduser().exists():
+        head, label = text.rsplit(":", 1)
+        if head and label.strip():
+            return Path(head), label.strip()
+    return Path(text), None
+
+
+def run_settings(meta: dict[str, Any]) -> dict[str, Any]:
+    """The settings of the run a trace belongs to: its metadata without what varies by
+    seed or machine (seed, overhead, version)."""
+    return {k: v for k, v in sorted(meta.items()) if k not in _NOT_SETTINGS}
+
+
+def _differences(a: dict, b: dict) -> str:
+    keys = sorted(set(a) | set(b))
+    diff = [f"{k}: {a.get(k)!r} vs {b.get(k)!r}" for k in keys if a.get(k) != b.get(k)]
+    return "; ".join(diff[:6]) + (" ..." if len(diff) > 6 else "")
+
+
 def load_traces(paths: Any, *, optimum: float | None = None, events: bool = False,
-                kind: str = "incumbent") -> pd.DataFrame:
+                kind: str = "incumbent", regret: str = "true",
+                labels: dict | list | None = None) -> pd.DataFrame:
     """Incumbent trajectories of many traces, tidy.
 
     Parameters
     ----------
     paths : path or iterable of paths
-        Trace files or directories (e.g. ``runs/`` holding ``runs/bohb``, ``runs/rs``).
+        Trace files or directories (e.g. ``runs/`` holding ``runs/bohb``, ``runs/rs``);
+        ``"DIR:LABEL"`` names a run.
     optimum : float, optional
-        Loss used as the regret's zero. Default: see the module docstring.
+        Loss used as the regret's zero instead of the benchmark's (recorded in each
+        trace). Required only for traces of a benchmark that knows no optimum.
     events : bool
-        ``False`` (default): one row per incumbent change. ``True``: one row per job.
+        ``False`` (default): one row per change of any incumbent column. ``True``: one row
+        per job.
     kind : {"incumbent", "incumbent_any"}
-        Which incumbent defines ``regret`` (both columns are returned).
+        Which incumbent defines ``regret``: the best at the largest fidelity evaluated so far
+        (HpBandSter/BOHB convention) or at any fidelity (Syne Tune).
+    regret : {"true", "observed"}
+        ``"true"`` (default): the incumbent's expected loss at the maximum fidelity minus
+        the optimum; ``"observed"``: its observed loss minus the optimum (see the module
+        docstring). Both are returned, as ``regret_true`` and ``regret_observed``; ``regret``
+        is the chosen one.
+    labels : dict or list, optional
+        ``{path: label}`` or one label per entry of ``paths`` (``None`` entries: default).
 
     Returns
     -------
     DataFrame
-        Columns ``optimizer, seed, benchmark, n_workers, time, incumbent, incumbent_any,
-        fidelity, regret`` (``time`` = simulated seconds at which the value became known).
+        Columns ``label, optimizer, seed, benchmark, n_workers, time, incumbent,
+        incumbent_any, incumbent_true, incumbent_any_true, fidelity, regret, regret_true,
+        regret_observed`` (``time`` = simulated seconds at which the value became known).
+        ``attrs``: ``optimum`` (per benchmark), ``optimum_source``, ``regret``, ``kind``.
     """
-    check_choice("kind", kind, ["incumbent", "incumbent_any"], "load_traces")
+    where = "load_traces"
+    check_choice("kind", kind, ["incumbent", "incumbent_any"], where)
+    check_choice("regret", regret, ["true", "observed"], where)
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    files: list[Path] = []
-    for p in paths:
-        files.extend(trace_files(p))
+    items = [parse_labelled(p) for p in paths]
+    if labels is not None:
+        if isinstance(labels, dict):
+            lab = {str(k): v for k, v in labels.items()}
+            items = [(p, lab.get(str(p), lb)) for p, lb in items]
+        else:
+            labels = list(labels)
+            if len(labels) != len(items):
+                raise InvalidValueError("labels", labels, f"one label per path ({len(items)})",
+                                        where)
+            items = [(p, lb if lb is not None else li)
+                     for (p, li), lb in zip(items, labels, strict=True)]
+    files: list[tuple[Path, str | None]] = []
+    listed: set[Path] = set()
+    for p, lb in items:
+        for f in trace_files(p):
+            if f.resolve() not in listed:  # a file reached through two arguments: once
+                listed.add(f.resolve())
+                files.append((f, lb))
     if not files:
         raise InvalidValueError("paths", [str(p) for p in paths],
-                                "directories or files holding hasbench traces (seed-*.parquet)")
+                                "directories or files holding hasbench traces (seed-*.parquet)",
+                                where)
     parts = []
-    opts = []
-    emp = math.inf
-    for f in files:
+    runs: dict[tuple, tuple[dict, Path]] = {}  # (benchmark, label) -> (settings, first file)
+    seen: dict[tuple, Path] = {}
+    optima: dict[str, tuple[float, str]] = {}
+    ecol = _REGRET[(regret, kind)]
+    for f, lb in files:
         tr = Trace.load(f)
+        meta = tr.meta
+        bench = meta.get("benchmark")
+        label = lb if lb is not None else meta.get("optimizer")
+        settings = run_settings(meta)
+        key = (bench, label)
+        if key in runs and runs[key][0] != settings:
+            raise InvalidValueError(
+                "paths", f"{runs[key][1].parent} and {f.parent}",
+                "runs with the same settings under one label", where,
+                hint=f"both are labelled {label!r} but differ in {_differences(runs[key][0], settings)}"
+                     "; give each its own label (CLI: DIR:LABEL, e.g. "
+                     f"{f.parent}:{label}-b)")
+        runs.setdefault(key, (settings, f))
+        skey = (bench, label, int(meta.get("seed", -1)))
+        if skey in seen and seen[skey] != f:
+            raise InvalidValueError("paths", f"{seen[skey]} and {f}", "one trace per seed and "
+                                    "label", where, hint=f"seed {skey[2]} of {label!r} is "
+                                    "loaded twice; pass each run folder once")
+        seen[skey] = f
+        if optimum is not None:
+            optima[bench] = (float(optimum), "given")
+        elif meta.get("optimum_loss") is not None:
+            o = (float(meta["optimum_loss"]), str(meta.get("optimum_source") or "benchmark"))
+            if bench in optima and optima[bench][0] != o[0]:
+                raise InvalidValueError("paths", str(f), "traces of one benchmark recording "
+                                        "one optimum", where,
+                                        hint=f"{bench}: {optima[bench][0]!r} vs {o[0]!r}; the "
+                                        "benchmark changed between runs; pass optimum=")
+            optima[bench] = o
+        else:
+            raise InvalidValueError("optimum", None, "a number", where,
+                                    hint=f"{f} (benchmark {bench!r}) records no optimum; "
+                                    "pass optimum= (CLI: --optimum)")
         fr = tr.frame
         fr = fr[fr["status"] != "pruned"]
-        meta = tr.meta
-        ok = fr["status"] == "ok"
-        top = float(meta.get("max_fidelity", fr["fidelity"].max() if len(fr) else 0))
-        full = fr.loc[ok & (fr["fidelity"] >= top), "loss"]
-        if len(full):
-            emp = min(emp, float(full.min()))
-        if meta.get("optimum_loss") is not None:
-            opts.append(float(meta["optimum_loss"]))
+        if "incumbent_true" not in fr.columns or meta.get("expected_values") is False:
+            if regret == "true":
+                raise InvalidValueError("regret", regret, ["observed"], where,
+                                        hint=f"{f} is a trace without expected values "
+                                        f"(schema {tr.schema_version}, or replayed with "
+                                        "expected=False); re-run it with this "
+                                        "hasbench, or use regret='observed' (CLI: "
+                                        "--regret observed)")
+            fr = fr.assign(incumbent_true=np.nan, incumbent_any_true=np.nan)
         d = pd.DataFrame({
-            "optimizer": meta.get("optimizer"), "seed": int(meta.get("seed", -1)),
-            "benchmark": meta.get("benchmark"), "n_workers": meta.get("n_workers"),
-            "time": fr["end"].to_numpy(), "incumbent": fr["incumbent"].to_numpy(),
+            "label": label, "optimizer": meta.get("optimizer"),
+            "seed": int(meta.get("seed", -1)), "benchmark": bench,
+            "n_workers": meta.get("n_workers"), "time": fr["end"].to_numpy(),
+            "incumbent": fr["incumbent"].to_numpy(),
             "incumbent_any": fr["incumbent_any"].to_numpy(),
+            "incumbent_true": fr["incumbent_true"].to_numpy(),
+            "incumbent_any_true": fr["incumbent_any_true"].to_numpy(),
             "fidelity": fr["fidelity"].to_numpy()})
         if not events and len(d):
-            v = d[kind].to_numpy()
-            keep = np.r_[True, v[1:] != v[:-1]]
+            v = d[["incumbent", "incumbent_any", "incumbent_true",
+                   "incumbent_any_true"]].to_numpy()
+            same = (v[1:] == v[:-1]) | (np.isnan(v[1:]) & np.isnan(v[:-1]))
+            keep = np.r_[True, ~same.all(axis=1)]
             d = d[keep]
         parts.append(d)
     df = pd.concat(parts, ignore_index=True)
-    if optimum is not None:
-        opt, src = float(optimum), "given"
-    elif opts and len(set(opts)) == 1:
-        opt, src = opts[0], "benchmark"
+    opt = df["benchmark"].map({b: o for b, (o, _) in optima.items()}).to_numpy(dtype=float)
+    df["regret_true"] = df[_REGRET[("true", kind)]] - opt
+    df["regret_observed"] = df[_REGRET[("observed", kind)]] - opt
+    df["regret"] = df[ecol] - opt
+    neg = df["regret_true"].to_numpy() < -1e-9
+    if neg.any():
+        worst = df.loc[neg].nsmallest(1, "regret_true").iloc[0]
+        warnings.warn(f"true regret is negative ({worst['regret_true']:.3g} for "
+                      f"{worst['label']} seed {worst['seed']} on {worst['benchmark']}): the "
+                      "benchmark's recorded optimum is not its optimum; report this",
+                      stacklevel=2)
+    if len(optima) == 1:
+        (o, src), = optima.values()
+        df.attrs["optimum"], df.attrs["optimum_source"] = o, src
     else:
-        opt, src = emp, "empirical best loss at the maximum fidelity over the loaded traces"
-    df["regret"] = df[kind] - opt
-    df.attrs["optimum"] = opt
-    df.attrs["optimum_source"] = src
+        df.attrs["optimum"] = {b: o for b, (o, _) in optima.items()}
+        df.attrs["optimum_source"] = {b: s for b, (_, s) in optima.items()}
+    df.attrs["regret"] = regret
+    df.attrs["kind"] = kind
     return df
+
+
+def _run_keys(df: pd.DataFrame) -> list[str]:
+    """Columns that identify one seed's trajectory (benchmark and label when present)."""
+    keys = [c for c in ("benchmark", "label") if c in df.columns]
+    return keys + (["optimizer"] if "label" not in df.columns else []) + ["seed"]
 
 
 def incumbent_on_grid(df: pd.DataFrame, times: Iterable[float],
                       column: str = "regret") -> pd.DataFrame:
-    """Forward-fill each (optimizer, seed) trajectory onto a common time grid: the value
-    known at each grid time (results arriving later are not credited; NaN before the first).
+    """Forward-fill each seed's trajectory (per benchmark and label) onto a common time
+    grid: the value known at each grid time (results arriving later are not credited; NaN
+    before the first).
 
-    Returns a DataFrame ``optimizer, seed, time, <column>``.
+    Returns a DataFrame ``[benchmark,] label, optimizer, seed, time, <column>``.
     """
     t = np.asarray(list(times), dtype=float)
+    keys = _run_keys(df)
+    extra = ["optimizer"] if "label" in df.columns and "optimizer" in df.columns else []
     out = []
-    for (o, s), g in df.groupby(["optimizer", "seed"], sort=True):
+    for k, g in df.groupby(keys, sort=True):
         g = g.sort_values("time", kind="stable")
         idx = np.searchsorted(g["time"].to_numpy(), t, side="right") - 1
         vals = g[column].to_numpy()
         v = np.where(idx >= 0, vals[np.clip(idx, 0, None)], np.nan)
-        out.append(pd.DataFrame({"optimizer": o, "seed": s, "time": t, column: v}))
+        cols = dict(zip(keys, k if isinstance(k, tuple) else (k,), strict=True))
+        for c in extra:
+            cols[c] = g[c].iloc[0]
+        out.append(pd.DataFrame({**cols, "time": t, column: v}))
     return pd.concat(out, ignore_index=True)
 
 
@@ -141,21 +286,27 @@ def _quantile_worst(x: np.ndarray, q: float) -> float:
 def anytime_summary(df: pd.DataFrame, n_points: int = 200, column: str = "regret",
                     quantiles: tuple[float, float] = (0.25, 0.75),
                     missing: str = "worst") -> pd.DataFrame:
-    """Median and inter-quantile band of ``column`` over seeds, per optimizer, on a
-    log-spaced grid of simulated times from the first result to the last.
+    """Median and inter-quantile band of ``column`` over seeds, per run (label; with the
+    benchmark when several are loaded), on a log-spaced grid of simulated times from the
+    first result to the last.
 
     Parameters
     ----------
     missing : {"worst", "drop"}
         A seed that has no result yet at a grid time: ``"worst"`` (default) ranks it
-        behind every seed that has one, so each statistic is over all seeds and, since
-        every seed's incumbent only improves, never gets worse over time; a statistic
+        behind every seed that has one, so each statistic is over all seeds; a statistic
         that still falls on seeds without a result is left out (the line starts once
-        enough seeds have reported). ``"drop"`` computes the statistics over the seeds
+        enough seeds have reported). The statistics never get worse over time when every
+        seed's curve only improves, which holds for ``regret_observed`` with
+        ``kind="incumbent_any"`` only: true regret rises when a lucky draw makes a worse
+        config the observed best, and the ``"incumbent"`` kind rises when a larger
+        fidelity is first reached. ``"drop"`` computes the statistics over the seeds
         with a result only (the early curve then describes the fastest seeds and can rise
         as slower ones arrive).
 
-    Returns a DataFrame ``optimizer, time, median, low, high, n`` where ``n`` is the number
+    Returns a DataFrame ``optimizer, time, median, low, high, n`` (``optimizer`` holds the
+    run's name: its label, prefixed ``benchmark/`` when several benchmarks are loaded)
+    where ``n`` is the number
     of seeds with a result by that time; with ``missing="worst"``, ``low`` / ``high`` are
     NaN while that quantile is still undefined."""
     check_choice("missing", missing, ["worst", "drop"], "anytime_summary")
@@ -166,8 +317,9 @@ def anytime_summary(df: pd.DataFrame, n_points: int = 200, column: str = "regret
     t1 = float(df["time"].max())
     grid = np.geomspace(t0, max(t1, t0 * 1.0001), n_points)
     g = incumbent_on_grid(df, grid, column)
+    g["run"] = _run_names(g)
     rows = []
-    for (opt, t), v in g.groupby(["optimizer", "time"], sort=True)[column]:
+    for (opt, t), v in g.groupby(["run", "time"], sort=True)[column]:
         x = v.to_numpy(dtype=float)
         n = int(np.isfinite(x).sum())
         if n == 0:
@@ -185,6 +337,13 @@ def anytime_summary(df: pd.DataFrame, n_points: int = 200, column: str = "regret
         rows.append((opt, t, med, lo if np.isfinite(lo) else math.nan,
                      hi if np.isfinite(hi) else math.nan, n))
     return pd.DataFrame(rows, columns=["optimizer", "time", "median", "low", "high", "n"])
+
+
+def _run_names(g: pd.DataFrame) -> pd.Series:
+    name = g["label"] if "label" in g.columns else g["optimizer"]
+    if "benchmark" in g.columns and g["benchmark"].nunique() > 1:
+        name = g["benchmark"].astype(str) + "/" + name.astype(str)
+    return name.astype(str)
 
 
 def plot_anytime(df: pd.DataFrame, path: Any, title: str | None = None,
@@ -222,8 +381,13 @@ def plot_anytime(df: pd.DataFrame, path: Any, title: str | None = None,
         ax.set_ylim(bottom=0)
     ax.set_xlabel("simulated wall-clock time (s)")
     ylabel = column
-    if column == "regret":
-        ylabel = f"regret of the incumbent (loss - {df.attrs.get('optimum', 0):.4g})"
+    o = df.attrs.get("optimum", 0)
+    o_txt = f"{o:.4g}" if isinstance(o, (int, float)) else "optimum"
+    kind = column if column != "regret" else f"regret_{df.attrs.get('regret', 'true')}"
+    if kind == "regret_true":
+        ylabel = f"true regret (expected loss of incumbent - {o_txt})"
+    elif kind == "regret_observed":
+        ylabel = f"observed regret (incumbent's observed loss - {o_txt})"
     ax.set_ylabel(ylabel)
     ax.set_title(title or "anytime performance: median and 25-75% over seeds")
     ax.grid(True, which="both", alpha=0.3)

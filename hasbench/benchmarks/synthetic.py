@@ -296,6 +296,9 @@ class SyntheticBenchmark(Benchmark):
         v = self._query_arrays(x, np.array([self._E]), None, [metric])[metric]
         return x, float(v[0])
 
+    def optimum_source(self, metric: str | None = None) -> str:
+        return "synthetic: the planted optimum (exact)"
+
     def optimum_loss(self, metric: str | None = None) -> float:
         """Loss (:meth:`to_loss`) of the optimum at the maximum fidelity; used for regret."""
         metric = metric or self.objective
@@ -358,4 +361,7 @@ class OneDimBenchmark(Benchmark):
 
     def optimum_loss(self, metric: str | None = None) -> float:
         return 0.0
+
+    def optimum_source(self, metric: str | None = None) -> str:
+        return "synthetic: the known minimum (exact)"
 

@@ -6,11 +6,29 @@ from __future__ import annotations
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "results", help="summarise traces written by 'hasbench run'",
-        description="Load traces (directories or files) and print, per optimizer, the "
-                    "number of seeds and the mean/median final regret; optionally the "
-                    "regret at given simulated times, write the tidy table to CSV, or plot "
-                    "anytime curves.")
-    p.add_argument("paths", nargs="+", help="trace directories or files")
+        description="Load traces (directories or files) and print, per run, the number of "
+                    "seeds and the mean/median final regret; optionally the regret at given "
+                    "simulated times, write the tidy table to CSV, or plot anytime curves. "
+                    "Regret is the expected loss of the incumbent at the maximum fidelity "
+                    "minus the benchmark's fixed optimum (--regret observed: the "
+                    "incumbent's observed loss instead). Runs are named by their optimizer, "
+                    "or by DIR:LABEL / --label; runs with different settings under one name "
+                    "are refused, never merged.")
+    p.add_argument("paths", nargs="+", help="trace directories or files, each optionally "
+                   "DIR:LABEL (e.g. runs/bohb-eta2:'bohb eta=2')")
+    p.add_argument("--label", action="append", default=None, metavar="LABEL",
+                   help="name of the run in the same position among PATHS (repeatable; "
+                        "DIR:LABEL does the same)")
+    p.add_argument("--regret", choices=["true", "observed"], default="true",
+                   help="true (default): expected loss of the incumbent at the maximum "
+                        "fidelity minus the optimum; observed: its observed loss (one "
+                        "seed's draw) minus the optimum")
+    p.add_argument("--kind", choices=["incumbent", "incumbent_any"], default="incumbent",
+                   help="incumbent (default): best at the largest fidelity evaluated so "
+                        "far (BOHB/HpBandSter); incumbent_any: best at any fidelity")
+    p.add_argument("--optimum", type=float, default=None,
+                   help="loss to measure regret from instead of the benchmark's recorded "
+                        "optimum (needed only for benchmarks that record none)")
     p.add_argument("--at", default=None, help="comma-separated simulated times (seconds) "
                    "at which to report the mean regret; times past the runs' --budget are "
                    "refused")
@@ -38,14 +56,31 @@ def run(args) -> int:
         if not all(np.isfinite(t) and t >= 0 for t in times):
             raise InvalidValueError("--at", args.at, "comma-separated simulated times in "
                                     "seconds, each >= 0")
-    with cli_names("results", {"path": "paths", "paths": "paths"}, (None, "load_traces")):
+    labels = list(args.label or [])
+    if len(labels) > len(args.paths):
+        raise InvalidValueError("--label", labels, f"at most one label per path "
+                                f"({len(args.paths)} paths)")
+    labels += [None] * (len(args.paths) - len(labels))
+    with cli_names("results", {"path": "paths", "paths": "paths", "labels": "--label",
+                               "optimum": "--optimum", "regret": "--regret"},
+                   (None, "load_traces")):
         if times is not None:  # before the traces load (which can take a while)
             _check_at(times, _budgets(args.paths))
-        df = load_traces(args.paths)
-    final = df.sort_values("time").groupby(["optimizer", "seed"]).tail(1)
-    summ = final.groupby("optimizer")["regret"].agg(["count", "mean", "median"])
+        df = load_traces(args.paths, labels=labels, regret=args.regret, kind=args.kind,
+                         optimum=args.optimum)
+    keys = ["benchmark", "label"] if df["benchmark"].nunique() > 1 else ["label"]
+    final = df.sort_values("time").groupby(keys + ["seed"]).tail(1)
+    summ = final.groupby(keys)["regret"].agg(["count", "mean", "median"])
     summ = summ.rename(columns={"count": "seeds"})
-    print(f"optimum: {df.attrs['optimum']:.6g} ({df.attrs['optimum_source']})")
+    opt, src = df.attrs["optimum"], df.attrs["optimum_source"]
+    if isinstance(opt, dict):
+        for b in sorted(opt):
+            print(f"optimum of {b}: {opt[b]:.6g} ({src[b]})")
+    else:
+        print(f"optimum: {opt:.6g} ({src})")
+    what = ("expected loss of the incumbent at the maximum fidelity" if args.regret == "true"
+            else "observed loss of the incumbent")
+    print(f"final regret = {what} - optimum")
     print(summ.to_string(float_format=lambda v: f"{v:.5g}"))
     if times is not None:
         g = incumbent_on_grid(df, times)
@@ -58,7 +93,7 @@ def run(args) -> int:
             m = f"{np.nanmean(v):.5g}"
             return m if k == v.size else f"{m} ({k}/{v.size} seeds)"
 
-        tab = g.groupby(["optimizer", "time"])["regret"].agg(cell)
+        tab = g.groupby(keys + ["time"])["regret"].agg(cell)
         print("mean regret of the incumbent at simulated time (s):")
         print(tab.unstack("time").to_string())
     if args.csv:
@@ -82,10 +117,11 @@ def _budgets(paths) -> dict[str, float | None]:
     stopped by --max-evaluations only, or traces without a manifest)."""
     import json
 
-    from ..results import trace_files
+    from ..results import parse_labelled, trace_files
 
     out: dict[str, float | None] = {}
-    for p in paths:
+    for item in paths:
+        p, _ = parse_labelled(item)
         for f in trace_files(p):
             d = f.parent
             if str(d) in out:

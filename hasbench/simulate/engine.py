@@ -71,14 +71,33 @@ class _Evaluator:
         self.levels = None if levels is None else np.asarray(levels, dtype=float)
         self.index = {} if levels is None else {float(v): i for i, v in enumerate(self.levels)}
         self.noise = noise
-        self._rng = np.random.default_rng(np.random.SeedSequence([seed, 0xBE]))
+        self.run_seed = int(seed)
+        sp = bench.space
+        fid = sp.fidelity
+        # the in-config fidelity column (hia-cnn's ``epochs``) is not part of a config's
+        # identity: the same architecture and training settings at another budget share
+        # their noise draw, as one training run read at two epochs would
+        self._fid_col = sp.names.index(fid.name) if fid.in_config and fid.name in sp.names \
+            else None
         self.seeds: dict[int, int] = {}
+        self._occurrences: dict[bytes, int] = {}
         self.cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def seed_of(self, trial: int) -> int:
+    def seed_of(self, trial: int, x: np.ndarray) -> int:
+        """The benchmark seed of ``trial`` (config ``x``): a hash of (run seed, config,
+        how many earlier trials of this run had the same config). Two optimizers replayed
+        with the same run seed therefore see the same draw for the same config (common
+        random numbers), whatever order they visit configs in and however many proposals
+        a pruner rejected; a config sampled twice in one run gets two independent draws."""
         s = self.seeds.get(trial)
         if s is None:
-            s = int(self._rng.integers(0, 2 ** 31 - 1)) if self.noise else -1
+            if not self.noise:
+                s = -1
+            else:
+                key = _config_key(x, self._fid_col)
+                k = self._occurrences.get(key, 0)
+                self._occurrences[key] = k + 1
+                s = _derive_seed(self.run_seed, key, k)
             self.seeds[trial] = s
         return s
 
@@ -96,7 +115,7 @@ class _Evaluator:
         L = self.levels.size
         X = np.repeat(np.array([x for _, x in todo]), L, axis=0)
         f = np.tile(self.levels, len(todo))
-        sd = np.repeat(np.array([self.seed_of(t) for t, _ in todo]), L)
+        sd = np.repeat(np.array([self.seed_of(t, x) for t, x in todo]), L)
         val, loss, cum = yield from self._query(X, f, sd)
         for i, (t, _) in enumerate(todo):
             sl = slice(i * L, (i + 1) * L)
@@ -113,7 +132,7 @@ class _Evaluator:
             val, loss, cum = self.cache[t]
             c = cum[fi] - (cum[ri] if ri >= 0 else 0.0)
             return float(val[fi]), float(loss[fi]), max(float(c), 0.0)
-        sd = np.array([self.seed_of(t)])
+        sd = np.array([self.seed_of(t, job.x)])
         f = [job.fidelity] + ([job.resume_from] if job.resume_from > 0 else [])
         val, loss, cum = yield from self._query(np.repeat(job.x[None, :], len(f), axis=0),
                                                 np.array(f, dtype=float), np.repeat(sd, len(f)))
@@ -134,7 +153,7 @@ def simulate(benchmark: Benchmark, optimizer: Any, seed: int = 0, n_workers: int
              time_budget: float | None = None, max_evaluations: int | None = None,
              objective: str | None = None, *, optimizer_kwargs: dict | None = None,
              count_overhead: bool = False, noise: bool = True,
-             max_consecutive_prunes: int = 50) -> Trace:
+             max_consecutive_prunes: int = 50, expected: bool = True) -> Trace:
     """Replay ``optimizer`` on ``benchmark`` in simulated time.
 
     Parameters
@@ -162,7 +181,12 @@ def simulate(benchmark: Benchmark, optimizer: Any, seed: int = 0, n_workers: int
     noise : bool
         Use one benchmark seed per trial (default); ``False`` uses seed-averaged answers.
     max_consecutive_prunes : int
-        After this many consecutive pruned proposals the next one is evaluated anyway.
+        After this many consecutive pruned proposals the next one is evaluated anyway
+        (marked ``forced`` in the trace).
+    expected : bool
+        Record the noise-free expected losses (``expected_loss``, ``expected_loss_max``,
+        ``incumbent_true`` ...) that true regret needs (default). ``False`` leaves them NaN
+        (one benchmark query less per run; only for speed measurements).
 
     Returns
     -------
@@ -172,7 +196,7 @@ def simulate(benchmark: Benchmark, optimizer: Any, seed: int = 0, n_workers: int
                 max_consecutive_prunes)
     gen = _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluations,
                       objective, optimizer_kwargs, count_overhead, noise,
-                      max_consecutive_prunes)
+                      max_consecutive_prunes, expected)
     return _drive([gen], benchmark)[0]
 
 
@@ -203,8 +227,8 @@ def simulate_many(benchmark: Benchmark, optimizer: Any, seeds: Any, n_workers: i
                   time_budget: float | None = None, max_evaluations: int | None = None,
                   objective: str | None = None, *, optimizer_kwargs: dict | None = None,
                   count_overhead: bool = False, noise: bool = True,
-                  max_consecutive_prunes: int = 50, on_done: Callable | None = None
-                  ) -> list[Trace]:
+                  max_consecutive_prunes: int = 50, on_done: Callable | None = None,
+                  expected: bool = True) -> list[Trace]:
     """Run :func:`simulate` for many seeds in lock step, answering the benchmark queries
     of all runs in one call per round (vectorised across seeds). Results equal
     :func:`simulate` seed by seed (for benchmarks whose answers are row-wise, as all
@@ -217,7 +241,7 @@ def simulate_many(benchmark: Benchmark, optimizer: Any, seeds: Any, n_workers: i
                                 "factory (one fresh optimizer per seed)", "simulate_many")
     gens = [_simulation(benchmark, optimizer, s, n_workers, time_budget, max_evaluations,
                         objective, optimizer_kwargs, count_overhead, noise,
-                        max_consecutive_prunes) for s in seeds]
+                        max_consecutive_prunes, expected) for s in seeds]
     return _drive(gens, benchmark, on_done)
 
 
@@ -264,7 +288,8 @@ def _drive(gens: list, bench: Benchmark, on_done: Callable | None = None) -> lis
 
 
 def _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluations,
-                objective, optimizer_kwargs, count_overhead, noise, max_consecutive_prunes):
+                objective, optimizer_kwargs, count_overhead, noise, max_consecutive_prunes,
+                expected=True):
     """Generator: the simulation of one run; yields benchmark query requests
     ``("query", X, fidelity, seeds | None, metrics)`` and returns the :class:`Trace`."""
     (seed, n_workers, time_budget, max_evaluations, objective,
@@ -313,45 +338,55 @@ def _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluati
                     consecutive += 1
                     rec.append((job.job_id, job.trial_id, -1, now, now, job.fidelity,
                                 job.resume_from, job.continues, "pruned", ev.seed_of(
-                                    job.trial_id), math.nan, math.nan, 0.0, job.x,
-                                job.info.get("iteration", -1), job.info.get("rung", -1)))
+                                    job.trial_id, job.x), math.nan, math.nan, 0.0, job.x,
+                                job.info.get("iteration", -1), job.info.get("rung", -1),
+                                False))
                     opt.tell_pruned(job, feats)
                     continue
+            forced = pruner is not None and consecutive >= max_consecutive_prunes
             consecutive = 0
             value, loss, cost = yield from ev.evaluate(job, upcoming)
             w = heapq.heappop(free)
-            running[seq] = (job, w, now, value, loss, cost)
+            running[seq] = (job, w, now, value, loss, cost, forced)
             heapq.heappush(heap, (now + cost, seq))
             seq += 1
             started += 1
         if not heap:
             break
-        end, s = heapq.heappop(heap)
+        end = heap[0][0]
         if time_budget is not None and end > time_budget:
             break
         now = max(now, end)
-        job, w, start, value, loss, cost = running.pop(s)
-        heapq.heappush(free, w)
-        status = "ok" if math.isfinite(loss) else "crashed"
-        result = Result(loss if math.isfinite(loss) else math.inf, cost, status,
-                        {objective: value})
-        if count_overhead:
-            t0 = perf()
-            opt.tell(job, result)
-            dt = perf() - t0
-            now += dt
-            overhead += dt
-        else:
-            opt.tell(job, result)
-        if pruner is not None:
-            pruner.observe(job, result)
-            if status == "ok":
-                curves.setdefault(job.trial_id, {})[job.fidelity] = result.loss
-        rec.append((job.job_id, job.trial_id, w, start, end, job.fidelity, job.resume_from,
-                    job.continues, status, ev.seed_of(job.trial_id), value, result.loss, cost,
-                    job.x, job.info.get("iteration", -1), job.info.get("rung", -1)))
+        # every job finishing at this instant is told before the optimizer is asked again
+        # (ties in start order): a synchronous optimizer sees a whole batch complete at once
+        while heap and heap[0][0] == end:
+            _, s = heapq.heappop(heap)
+            job, w, start, value, loss, cost, forced = running.pop(s)
+            heapq.heappush(free, w)
+            status = "ok" if math.isfinite(loss) else "crashed"
+            result = Result(loss if math.isfinite(loss) else math.inf, cost, status,
+                            {objective: value}, time=end)
+            if count_overhead:
+                t0 = perf()
+                opt.tell(job, result)
+                dt = perf() - t0
+                now += dt
+                overhead += dt
+            else:
+                opt.tell(job, result)
+            if pruner is not None:
+                pruner.observe(job, result)
+                if status == "ok":
+                    curves.setdefault(job.trial_id, {})[job.fidelity] = result.loss
+            rec.append((job.job_id, job.trial_id, w, start, end, job.fidelity,
+                        job.resume_from, job.continues, status, ev.seed_of(job.trial_id, job.x),
+                        value, result.loss, cost, job.x, job.info.get("iteration", -1),
+                        job.info.get("rung", -1), forced))
 
-    frame = _frame(rec, benchmark.space.names)
+    top_fid = float(benchmark.fidelity.upper)
+    exp = (yield from _expected_losses(rec, ev, objective, top_fid, bool(noise))) \
+        if expected else None
+    frame = _frame(rec, benchmark.space.names, exp)
     meta = {
         "optimizer": getattr(opt, "name", type(opt).__name__),
         "optimizer_class": type(opt).__name__,
@@ -363,9 +398,76 @@ def _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluati
         "fidelity": benchmark.fidelity.name,
         "max_fidelity": float(getattr(opt, "max_fidelity", benchmark.fidelity.upper)),
         "optimum_loss": _optimum(benchmark, objective),
+        "optimum_source": _optimum_source(benchmark, objective),
+        "regret_fidelity": top_fid, "expected_values": bool(expected),
         "space": benchmark.space.to_json(), "hasbench_version": __version__,
     }
     return Trace(frame, meta)
+
+
+def _config_key(x: np.ndarray, fid_col: int | None) -> bytes:
+    """Canonical bytes of an encoded config (the in-config fidelity zeroed, ``-0.0`` and
+    NaN payloads normalised) for :meth:`_Evaluator.seed_of`."""
+    v = np.array(x, dtype=np.float64, copy=True).ravel()
+    if fid_col is not None:
+        v[fid_col] = 0.0
+    v[v == 0.0] = 0.0
+    v[np.isnan(v)] = np.nan
+    return v.tobytes()
+
+
+def _derive_seed(run_seed: int, key: bytes, occurrence: int) -> int:
+    import hashlib
+
+    h = np.frombuffer(hashlib.blake2b(key, digest_size=16).digest(), dtype="<u4")
+    ss = np.random.SeedSequence([int(run_seed), 0xBE, *map(int, h), int(occurrence)])
+    return int(ss.generate_state(1, np.uint32)[0] & 0x7FFFFFFF)
+
+
+def _expected_losses(rec: list[tuple], ev: _Evaluator, objective: str, top: float,
+                     noise: bool):
+    """Generator: the noise-free (``seed=None``) loss of every recorded job at its own
+    fidelity and of its config at the benchmark's maximum fidelity, in one batched query;
+    returns ``(expected, expected_max)`` arrays aligned with ``rec`` (NaN for pruned)."""
+    n = len(rec)
+    exp_f = np.full(n, np.nan)
+    exp_top = np.full(n, np.nan)
+    rows = [i for i, r in enumerate(rec) if r[8] != "pruned"]
+    if not rows:
+        return exp_f, exp_top
+    first: dict[int, int] = {}
+    for i in rows:
+        first.setdefault(rec[i][1], i)
+    trials = list(first.values())
+    Xt = np.array([rec[i][13] for i in trials], dtype=float)
+    if ev._fid_col is not None:
+        Xt[:, ev._fid_col] = top
+    parts_X = [Xt]
+    parts_f = [np.full(len(trials), top)]
+    if noise:
+        parts_X.insert(0, np.array([rec[i][13] for i in rows], dtype=float))
+        parts_f.insert(0, np.array([rec[i][5] for i in rows], dtype=float))
+    out = yield ("query", np.concatenate(parts_X), np.concatenate(parts_f), None,
+                 (objective,))
+    loss = ev.bench.to_loss(objective, np.asarray(out[objective], dtype=float))
+    k = len(rows) if noise else 0
+    if noise:
+        exp_f[rows] = loss[:k]
+    else:  # seed-averaged answers: the observed loss is the expected one
+        exp_f[rows] = [rec[i][11] for i in rows]
+    top_of = dict(zip([rec[i][1] for i in trials], loss[k:], strict=True))
+    exp_top[rows] = [top_of[rec[i][1]] for i in rows]
+    return exp_f, exp_top
+
+
+def _optimum_source(bench: Benchmark, objective: str) -> str | None:
+    f = getattr(bench, "optimum_source", None)
+    if f is None:
+        return None
+    try:
+        return str(f(objective)) if callable(f) else str(f)
+    except Exception:  # noqa: BLE001 - a benchmark that cannot say
+        return None
 
 
 def _optimum(bench: Benchmark, objective: str) -> float | None:
@@ -377,6 +479,18 @@ def _optimum(bench: Benchmark, objective: str) -> float | None:
     except Exception:  # a benchmark that cannot answer for this metric
         return None
     return v if math.isfinite(v) else None
+
+
+def _running_argmin(v: np.ndarray) -> np.ndarray:
+    """Index of the first minimum of ``v[:i + 1]`` for every ``i`` (ties: the earliest
+    result stays the incumbent)."""
+    n = v.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    run = np.minimum.accumulate(v)
+    new = np.r_[True, v[1:] < run[:-1]]
+    idx = np.where(new, np.arange(n), 0)
+    return np.maximum.accumulate(idx).astype(np.int64)
 
 
 def _jsonable(d: dict) -> dict:
@@ -392,17 +506,21 @@ def _jsonable(d: dict) -> dict:
     return out
 
 
-def _frame(rec: list[tuple], names: list[str]) -> pd.DataFrame:
+def _frame(rec: list[tuple], names: list[str],
+           expected: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     n = len(rec)
     cols = ["job", "trial", "worker", "start", "end", "fidelity", "resume_from", "continues",
-            "status", "bench_seed", "value", "loss", "cost", "bracket", "rung"]
+            "status", "bench_seed", "value", "loss", "cost", "bracket", "rung", "forced",
+            "expected_loss", "expected_loss_max"]
     if n == 0:
         df = pd.DataFrame({c: [] for c in cols})
-        df["incumbent"] = []
-        df["incumbent_any"] = []
+        for c in ("incumbent", "incumbent_any", "incumbent_true", "incumbent_any_true"):
+            df[c] = []
         for nm in names:
             df[nm] = np.zeros(0)
         return df
+    if expected is None:
+        expected = (np.full(n, np.nan), np.full(n, np.nan))
     z = list(zip(*rec, strict=True))
     df = pd.DataFrame({
         "job": np.array(z[0], dtype=np.int64), "trial": np.array(z[1], dtype=np.int64),
@@ -413,6 +531,9 @@ def _frame(rec: list[tuple], names: list[str]) -> pd.DataFrame:
         "value": np.array(z[10], dtype=float), "loss": np.array(z[11], dtype=float),
         "cost": np.array(z[12], dtype=float),
         "bracket": np.array(z[14], dtype=np.int64), "rung": np.array(z[15], dtype=np.int64),
+        "forced": np.array(z[16], dtype=bool),
+        "expected_loss": np.asarray(expected[0], dtype=float),
+        "expected_loss_max": np.asarray(expected[1], dtype=float),
     })
     ok = df["status"].to_numpy() != "pruned"
     loss = np.where(ok, df["loss"].to_numpy(), np.inf)
@@ -420,14 +541,26 @@ def _frame(rec: list[tuple], names: list[str]) -> pd.DataFrame:
     top = np.maximum.accumulate(fid)
     masked = np.where(fid == top, loss, np.inf)
     inc = np.empty(n)
+    arg = np.full(n, -1, dtype=np.int64)
     # segments of constant largest-fidelity-so-far are contiguous (top only increases)
     starts = np.flatnonzero(np.r_[True, top[1:] != top[:-1]])
     bounds = np.r_[starts, n]
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         inc[a:b] = np.minimum.accumulate(masked[a:b])
+        arg[a:b] = _running_argmin(masked[a:b]) + a
     inc[~np.isfinite(top)] = np.inf
     df["incumbent"] = inc
     df["incumbent_any"] = np.minimum.accumulate(loss)
+    # the incumbent is chosen by its observed loss (what the optimizer knows); its
+    # ``_true`` twin is that config's expected loss at the maximum fidelity (what the user
+    # gets), the quantity regret is reported from
+    emax = df["expected_loss_max"].to_numpy()
+    arg[~np.isfinite(inc)] = -1
+    df["incumbent_true"] = np.where(arg >= 0, emax[np.clip(arg, 0, None)], np.inf)
+    arg_any = _running_argmin(loss)
+    arg_any[~np.isfinite(df["incumbent_any"].to_numpy())] = -1
+    df["incumbent_any_true"] = np.where(arg_any >= 0, emax[np.clip(arg_any, 0, None)],
+                                        np.inf)
     X = np.array(z[13], dtype=float)
     xf = pd.DataFrame(X, columns=list(names))
     return pd.concat([df, xf], axis=1)

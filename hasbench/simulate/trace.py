@@ -21,12 +21,25 @@ One row per finished (or pruned) job, in completion order. Columns:
                     (HpBandSter/BOHB-paper convention); can rise when a larger fidelity is
                     first reached
 ``incumbent_any``   best loss so far at any fidelity (Syne Tune convention); never rises
+``forced``          evaluated although the pruner rejected it, because it followed
+                    ``max_consecutive_prunes`` rejections in a row (see ``simulate``)
+``expected_loss``   noise-free (``seed=None``) loss of the config at the job's fidelity
+``expected_loss_max`` noise-free loss of the config at the benchmark's maximum fidelity
+``incumbent_true``  ``expected_loss_max`` of the config that is the ``incumbent`` (chosen by
+                    its *observed* loss, what the optimizer knows): what the user gets by
+                    training the incumbent fully; regret is reported from this. It can rise
+                    when a lucky draw makes a worse config the observed best.
+``incumbent_any_true`` the same for ``incumbent_any``
 ``<hp names>``      the configuration, encoded (``space.encode`` codec; see :meth:`configs`)
 ==================  ==========================================================================
 
 Metadata (``Trace.meta``, JSON): optimizer name and options, seed, benchmark name, objective,
-n_workers, budgets, space JSON, ``optimum_loss`` (when the benchmark knows its optimum),
-hasbench version. Stored as parquet (pyarrow; metadata in the schema under ``hasbench``) or,
+n_workers, budgets, space JSON, ``optimum_loss`` (the benchmark's fixed expected optimum,
+see ``Benchmark.optimum_loss``) with ``optimum_source`` (how it was determined),
+``regret_fidelity`` (the fidelity ``expected_loss_max`` is read at), hasbench version.
+
+Schema version 2 added ``forced``, ``expected_loss``, ``expected_loss_max``,
+``incumbent_true``, ``incumbent_any_true``; version-1 traces still load (without them). Stored as parquet (pyarrow; metadata in the schema under ``hasbench``) or,
 without pyarrow, as CSV plus a ``.json`` sidecar. Never pickled.
 """
 
@@ -44,7 +57,9 @@ from ..errors import SchemaError, check_path
 
 __all__ = ["Trace", "TRACE_SCHEMA_VERSION", "have_parquet"]
 
-TRACE_SCHEMA_VERSION = 1
+TRACE_SCHEMA_VERSION = 2
+#: versions :meth:`Trace.load` reads
+READABLE_VERSIONS = (1, 2)
 _META_KEY = b"hasbench"
 
 
@@ -64,6 +79,8 @@ class Trace:
     def __init__(self, frame: pd.DataFrame, meta: dict[str, Any]):
         self.frame = frame
         self.meta = dict(meta)
+        #: the schema version the trace was read from (:meth:`load`), else the current one
+        self.schema_version = TRACE_SCHEMA_VERSION
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -162,6 +179,8 @@ class Trace:
             meta = json.loads(md[_META_KEY])
             frame = table.to_pandas()
         ver = meta.pop("schema_version", None)
-        if ver != TRACE_SCHEMA_VERSION:
-            raise SchemaError("schema_version", ver, [TRACE_SCHEMA_VERSION], str(path))
-        return cls(frame, meta)
+        if ver not in READABLE_VERSIONS:
+            raise SchemaError("schema_version", ver, list(READABLE_VERSIONS), str(path))
+        tr = cls(frame, meta)
+        tr.schema_version = ver
+        return tr

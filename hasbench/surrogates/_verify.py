@@ -637,6 +637,12 @@ def check_manifest(man: Any, where: str) -> None:
         if len(tsb) != 2:
             M.fail("time_static_bounds", tsb, "two [low, high] pairs (log FLOPs, log params)")
         M.numbers(tsb[1], "time_static_bounds[1]", 2)
+    opt = M.get(man, "optimum", "", (dict, type(None)), None)
+    for m, e in (opt or {}).items():
+        if m not in metrics:
+            M.fail("optimum", m, metrics)
+        M.get(e, "method", f"optimum.{m}", str)
+        M.number(M.get(e, "loss", f"optimum.{m}", float), f"optimum.{m}.loss")
     files = M.get(man, "files", "", dict)
     if not files:
         M.fail("files", files, "a non-empty map of file name -> SHA-256",

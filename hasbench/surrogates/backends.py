@@ -448,11 +448,15 @@ class MLPRegressor(_CurveModel):
         return self
 
     def _forward(self, A):
+        # row by row (a stack of (1, k) @ (k, m) products): a BLAS matrix product picks
+        # kernels and blockings by batch size, so a row's last bits would depend on what
+        # else is in the batch; the simulator merges queries of many seeds, and traces must
+        # not depend on --processes
         out = 0.0
         for layers in self.nets:
             h = A
             for i, (w, b) in enumerate(layers):
-                h = h @ w + b
+                h = np.matmul(h[:, None, :], w)[:, 0, :] + b
                 if i < len(layers) - 1:
                     h = h / (1.0 + np.exp(-h))  # SiLU
             out = out + h
@@ -587,7 +591,9 @@ class GPRegressor(_CurveModel):
     def _kernel(self, A):
         Xs = self.Xtr / self.length_scale
         As = A / self.length_scale
-        d2 = (As ** 2).sum(1)[:, None] + (Xs ** 2).sum(1)[None, :] - 2.0 * As @ Xs.T
+        # einsum, not a BLAS product: a row's kernel values must not depend on the batch
+        d2 = (As ** 2).sum(1)[:, None] + (Xs ** 2).sum(1)[None, :] \
+            - 2.0 * np.einsum("ik,jk->ij", As, Xs)
         r = np.sqrt(np.maximum(d2, 0.0))
         nu = float(self.params["nu"])
         if nu == 0.5:

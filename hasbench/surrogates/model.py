@@ -290,6 +290,8 @@ class CurveSurrogate:
                                               1.0, "CurveSurrogate")
         self.time_detrend_info: dict[str, Any] | None = None
         self._fitted = False
+        #: the manifest's ``"optimum"`` section (see :meth:`optimum_section`)
+        self.optimum: dict | None = None
         self.static_exact: dict[str, Any] | None = None
         if not isinstance(time_static, (bool, np.bool_)):
             raise InvalidValueError("time_static", time_static, [True, False], "CurveSurrogate")
@@ -457,6 +459,9 @@ class CurveSurrogate:
                            "provenance": {k: table.provenance.get(k) for k in
                                           ("dataset", "command", "split_of", "created")
                                           if k in table.provenance}}
+        # the table's configs seed the search for the expected optimum written on save
+        self._fit_configs = np.asarray(table.X, dtype=float).copy()
+        self.optimum = None
         C, E = table.n_configs, table.max_epochs
         seeds = table.seeds
         S = len(seeds)
@@ -900,6 +905,22 @@ class CurveSurrogate:
             "fit_seconds": round(self.fit_seconds, 3),
         })
 
+    def optimum_section(self) -> dict[str, dict]:
+        """The manifest's ``"optimum"``: per per-epoch metric, the best expected
+        (``seed=None``) loss at the maximum fidelity found by
+        :func:`hasbench.benchmarks.optimum.search_optimum` from the training table's configs
+        (see that module). Computed once (well under a second for the shipped surrogates)
+        and cached; regret is measured against it."""
+        self._check_fitted()
+        if self.optimum is None:
+            from ..benchmarks.optimum import search_optimum
+            from ..benchmarks.surrogate import SurrogateBenchmark
+
+            bench = SurrogateBenchmark(self, name="surrogate")
+            ms = [m for m in self.metrics if m not in ("time", "cum_time")]
+            self.optimum = search_optimum(bench, ms, getattr(self, "_fit_configs", None))
+        return self.optimum
+
     def save(self, directory: str | os.PathLike) -> Path:
         """Write the surrogate to a new folder: model files plus ``manifest.json`` (with the
         SHA-256 of every model file). Refuses an existing non-empty folder."""
@@ -924,6 +945,7 @@ class CurveSurrogate:
         man["models"] = models
         man["files"] = files
         man["sizes"] = sizes  # checked on load before a file is read
+        man["optimum"] = self.optimum_section()
         tmp = d / ".manifest.json.tmp"
         tmp.write_text(json.dumps(man, indent=1, sort_keys=True))
         os.replace(tmp, d / "manifest.json")
@@ -1008,6 +1030,7 @@ class CurveSurrogate:
                               hint=str(exc)) from None
         obj.time_detrend_info = man.get("time_detrend_info")
         obj.time_static_bounds = man.get("time_static_bounds")
+        obj.optimum = man.get("optimum")
         try:
             space = Space.from_json(man["space"])
         except Exception as exc:  # noqa: BLE001 - any parse failure of untrusted JSON

@@ -99,6 +99,24 @@ def test_pruner_hook_zero_cost(bench):
     assert (params <= thr).all()
 
 
+@pytest.mark.parametrize("name", ["sh", "hyperband", "bohb", "asha", "dehb"])
+def test_trials_pruned_at_the_first_rung_are_never_trained_later(bench, name):
+    # issue 15 item 10: a pruner that rejects at every rung hides promotions of pruned
+    # trials; this one rejects only new trials (about half, by config), never promotions
+    def first_rung_half(job, f):
+        return not job.continues and int(np.floor(job.x.sum() * 1e6)) % 2 == 0
+
+    opt = get_optimizer(name, bench.space, seed=0, pruner=CallablePruner(first_rung_half, ()))
+    f = simulate(bench, opt, seed=0, n_workers=2, max_evaluations=150).frame
+    pruned = set(f.loc[f["status"] == "pruned", "trial"])
+    ran = set(f.loc[f["status"] != "pruned", "trial"])
+    assert len(pruned) > 20 and len(ran) > 20
+    assert not pruned & ran
+    # promotions happened among the trials that ran
+    assert f.loc[f["status"] == "ok", "continues"].any() or \
+        (f.loc[f["status"] == "ok"].groupby("trial")["fidelity"].nunique() > 1).any()
+
+
 def test_staged_two_step_search(bench):
     sp = bench.space
     groups = sp.metadata["groups"]

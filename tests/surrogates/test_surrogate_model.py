@@ -188,7 +188,7 @@ def test_cli_fit_writes_loadable_surrogate(syn_table, tmp_path):
     r = subprocess.run([sys.executable, "-m", "hasbench", "fit", str(syn_table.path),
                         "--acc-transform", "probit", "--out", str(tmp_path / "y")],
                        capture_output=True, text=True, timeout=300)
-    assert r.returncode == 2 and "acc_transform" in r.stderr and "probit" in r.stderr
+    assert r.returncode == 2 and "--acc-transform" in r.stderr and "probit" in r.stderr
     assert not (tmp_path / "y").exists()
     r = subprocess.run([sys.executable, "-m", "hasbench", "fit", str(syn_table.path),
                         "--model", "nope", "--out", str(tmp_path / "x")],
