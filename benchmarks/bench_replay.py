@@ -189,6 +189,24 @@ def main() -> None:
               f"evaluations of compute each, {a.processes} processes, files written): "
               f"{wall:.1f} s (target <= 60 s)")
         out["target_seconds"] = wall
+        # 5. the cost of recording expected values (true regret): the same replays with
+        # and without, alternated (off, on, off, on) so load drift hits both alike
+        n = max(1, a.target_seeds // 4)
+        walls = {False: 0.0, True: 0.0}
+        for rep, exp in enumerate((False, True, False, True)):
+            tmp = Path(tempfile.mkdtemp(prefix="hasbench-replay-"))
+            try:
+                t0 = time.perf_counter()
+                replay_many(tbench, "hyperband", f"0-{n - 1}", tmp / f"hb{rep}",
+                            n_workers=a.workers, time_budget=T100, processes=a.processes,
+                            progress=False, expected=exp)
+                walls[exp] += time.perf_counter() - t0
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        ratio = walls[True] / walls[False]
+        print(f"expected values (true regret): {n} seeds x 2 with / without: "
+              f"{walls[True]:.1f} s / {walls[False]:.1f} s = {ratio:.3f} (target <= 1.20)")
+        out["expected_values_ratio"] = ratio
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=1))
 

@@ -129,7 +129,8 @@ def replay_many(benchmark: Any, optimizer: Any, seeds: Any, out: Any, *, n_worke
                 time_budget: float | None = None, max_evaluations: int | None = None,
                 objective: str | None = None, optimizer_kwargs: dict | None = None,
                 processes: int = 1, executor: str = "process", progress: bool = True,
-                chunk_size: int | None = None, noise: bool = True) -> list[Path]:
+                chunk_size: int | None = None, noise: bool = True,
+                expected: bool = True) -> list[Path]:
     """Replay ``optimizer`` once per seed into ``out/seed-NNNNNN.parquet``.
 
     Each seed's trace is written atomically (temp file + ``os.replace``); a seed whose file
@@ -180,6 +181,8 @@ def replay_many(benchmark: Any, optimizer: Any, seeds: Any, out: Any, *, n_worke
     kwargs = dict(optimizer=optimizer, n_workers=n_workers, time_budget=time_budget,
                   max_evaluations=max_evaluations, objective=objective,
                   optimizer_kwargs=dict(optimizer_kwargs or {}), noise=noise)
+    if not expected:  # kept out of the manifest when on, so older run folders still match
+        kwargs["expected"] = False
     # validate settings once, here, before any process starts
     if time_budget is None and max_evaluations is None:
         raise InvalidValueError("time_budget", None, "a positive number of simulated seconds "
