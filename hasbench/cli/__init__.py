@@ -20,7 +20,7 @@ from .. import __version__
 from ..errors import HasbenchError
 
 #: command modules, in the order they appear in ``hasbench --help``
-COMMANDS = ["spaces", "table", "collect", "fit", "validate", "data", "run", "results"]
+COMMANDS = ["spaces", "table", "collect", "fit", "validate", "data", "run", "results", "importance", "budget"]
 
 
 def build_parser() -> argparse.ArgumentParser:
