@@ -236,6 +236,7 @@ def load_traces(paths: Any, *, optimum: float | None = None, events: bool = Fals
         df.attrs["optimum_source"] = {b: s for b, (_, s) in optima.items()}
     df.attrs["regret"] = regret
     df.attrs["kind"] = kind
+    df.attrs["runs"] = {f"{b}/{lb}": st for (b, lb), (st, _) in runs.items()}
     return df
 
 
@@ -339,6 +340,28 @@ def anytime_summary(df: pd.DataFrame, n_points: int = 200, column: str = "regret
     return pd.DataFrame(rows, columns=["optimizer", "time", "median", "low", "high", "n"])
 
 
+def _default_title(df: pd.DataFrame) -> str:
+    """``benchmark: W workers, budget T s`` from the runs' settings (when all runs share
+    them), then what the lines are."""
+    runs = list(df.attrs.get("runs", {}).values())
+    parts = []
+    benches = sorted({str(r.get("benchmark")) for r in runs}) or \
+        sorted(df["benchmark"].astype(str).unique()) if "benchmark" in df.columns else []
+    if benches:
+        parts.append(", ".join(benches))
+    for key, fmt in (("objective", "loss = 1 - {}"), ("n_workers", "{:g} workers"),
+                     ("time_budget", "budget {:.4g} s"), ("max_evaluations",
+                                                          "{:g} evaluations")):
+        vals = {r.get(key) for r in runs}
+        if len(vals) == 1 and None not in vals:
+            v = vals.pop()
+            if key == "objective" and not str(v).endswith("_acc"):
+                fmt = "loss = {}"
+            parts.append(fmt.format(v))
+    head = parts[0] + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "") if parts else ""
+    return (head + "\n" if head else "") + "median and 25-75% band over seeds"
+
+
 def _run_names(g: pd.DataFrame) -> pd.Series:
     name = g["label"] if "label" in g.columns else g["optimizer"]
     if "benchmark" in g.columns and g["benchmark"].nunique() > 1:
@@ -389,7 +412,7 @@ def plot_anytime(df: pd.DataFrame, path: Any, title: str | None = None,
     elif kind == "regret_observed":
         ylabel = f"observed regret (incumbent's observed loss - {o_txt})"
     ax.set_ylabel(ylabel)
-    ax.set_title(title or "anytime performance: median and 25-75% over seeds")
+    ax.set_title(title or _default_title(df), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

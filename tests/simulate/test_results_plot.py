@@ -100,3 +100,10 @@ def test_results_cli_at_says_how_many_seeds_have_a_result(runs):
     assert "- (0/6 seeds)" in row and "(3/6 seeds)" in row
     final = df.sort_values("time").groupby("seed")["regret"].last().mean()
     assert row.split()[-1] == f"{final:.5g}"  # at the budget everyone has: the plain mean
+
+
+def test_plot_title_says_benchmark_objective_workers_and_budget(runs):
+    from hasbench.results import _default_title
+
+    t = _default_title(load_traces([runs / "random", runs / "hyperband"]))
+    assert "synthetic" in t and "1 - valid_acc" in t and "2 workers" in t and "600 s" in t
