@@ -88,7 +88,7 @@ def _differences(a: dict, b: dict) -> str:
 
 def load_traces(paths: Any, *, optimum: float | None = None, events: bool = False,
                 kind: str = "incumbent", regret: str = "true",
-                labels: dict | list | None = None) -> pd.DataFrame:
+                labels: dict | list | None = None, progress: bool = False) -> pd.DataFrame:
     """Incumbent trajectories of many traces, tidy.
 
     Parameters
@@ -112,6 +112,8 @@ def load_traces(paths: Any, *, optimum: float | None = None, events: bool = Fals
         is the chosen one.
     labels : dict or list, optional
         ``{path: label}`` or one label per entry of ``paths`` (``None`` entries: default).
+    progress : bool
+        Show a progress bar (tqdm) over the trace files.
 
     Returns
     -------
@@ -154,7 +156,12 @@ def load_traces(paths: Any, *, optimum: float | None = None, events: bool = Fals
     seen: dict[tuple, Path] = {}
     optima: dict[str, tuple[float, str]] = {}
     ecol = _REGRET[(regret, kind)]
-    for f, lb in files:
+    it = files
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(files, unit="trace", desc="loading traces", leave=False)
+    for f, lb in it:
         tr = Trace.load(f)
         meta = tr.meta
         bench = meta.get("benchmark")

@@ -41,6 +41,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    import sys
+
     import numpy as np
 
     from ..errors import InvalidValueError, check_path
@@ -56,6 +58,13 @@ def run(args) -> int:
         if not all(np.isfinite(t) and t >= 0 for t in times):
             raise InvalidValueError("--at", args.at, "comma-separated simulated times in "
                                     "seconds, each >= 0")
+    # outputs are checked before the traces load (which can take a while)
+    from ._flags import check_new_output
+
+    if args.csv:
+        check_new_output("--csv", args.csv, "results", args.overwrite)
+    if args.plot:
+        check_new_output("--plot", args.plot, "results", args.overwrite)
     labels = list(args.label or [])
     if len(labels) > len(args.paths):
         raise InvalidValueError("--label", labels, f"at most one label per path "
@@ -67,7 +76,7 @@ def run(args) -> int:
         if times is not None:  # before the traces load (which can take a while)
             _check_at(times, _budgets(args.paths))
         df = load_traces(args.paths, labels=labels, regret=args.regret, kind=args.kind,
-                         optimum=args.optimum)
+                         optimum=args.optimum, progress=sys.stderr.isatty())
     keys = ["benchmark", "label"] if df["benchmark"].nunique() > 1 else ["label"]
     final = df.sort_values("time").groupby(keys + ["seed"]).tail(1)
     summ = final.groupby(keys)["regret"].agg(["count", "mean", "median"])

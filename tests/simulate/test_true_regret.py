@@ -207,3 +207,15 @@ def test_version_1_traces_load_and_say_why_true_regret_is_missing(synth, tmp_pat
         load_traces(tmp_path / "old")
     df = load_traces(tmp_path / "old", regret="observed")
     assert np.isfinite(df["regret"].iloc[-1])
+
+
+def test_results_refuses_an_existing_output_before_loading(tmp_path, capsys):
+    # issue 21 item 8: the output check came after (possibly minutes of) loading
+    out = tmp_path / "have.csv"
+    out.write_text("mine")
+    empty = tmp_path / "no-traces"
+    empty.mkdir()
+    assert main(["results", str(empty), "--csv", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--csv" in err and "paths" not in err.split("error:")[1][:20]
+    assert out.read_text() == "mine"
