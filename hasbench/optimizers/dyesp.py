@@ -67,9 +67,11 @@ Implementation choices beyond the spec [chosen here; each a parameter]
   ``rho_off <= rho < rho_on`` resets it to ``q_start``. While ``rho`` is unknown ``q_prune``
   is ``q_start`` for a pre-trained model, else 1 (an untrained model's ranking is unverified).
 * Without pre-training the first fit on the target (at the first ``ft_every`` results) uses
-  the pre-training settings (``pretrain_epochs`` full-batch steps at ``pretrain_lr``); later
-  rounds fine-tune. Each round starts a fresh Adam state. Fine-tuning steps are full-batch;
-  pre-training uses mini-batches of ``batch_size=64``.
+  the pre-training settings (``pretrain_epochs`` steps at ``pretrain_lr``); later rounds
+  fine-tune. Each round starts a fresh Adam state. A fine-tuning step uses a mini-batch of
+  ``batch_size=64`` results drawn with replacement from all target results (the whole set
+  when it is smaller), so a step costs the same however many results there are;
+  pre-training runs ``pretrain_epochs`` epochs of shuffled mini-batches of that size.
 * Ranking loss: RankNet's logistic loss ``log(1 + exp(yhat_i - yhat_j))`` over pairs with
   ``y_i < y_j`` of the same task and fidelity, ``n_pairs=256`` pairs sampled per step (all
   pairs would be quadratic in the number of results).
