@@ -420,7 +420,8 @@ class CurveSurrogate:
 
     # ------------------------------------------------------------------ fitting
     def fit(self, table, metrics: Sequence[str] | None = None,
-            table_path: str | os.PathLike | None = None) -> CurveSurrogate:
+            table_path: str | os.PathLike | None = None,
+            progress: bool = False) -> CurveSurrogate:
         """Fit on a :class:`~hasbench.tables.RunTable` (or a path to one). Returns ``self``.
 
         Parameters
@@ -431,6 +432,8 @@ class CurveSurrogate:
         table_path : path, optional
             File the table was read from (for the manifest's hash); defaults to
             ``table.path``.
+        progress : bool
+            Show a progress bar (tqdm, with an ETA) over the metrics and the runtime model.
         """
         from ..tables import RunTable
 
@@ -527,7 +530,14 @@ class CurveSurrogate:
         self.noise_corr: dict[str, float] = {}
         self.std_factor: dict[str, float] = {}
         self.std_mean_bounds: dict[str, list[float]] = {}
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(metrics) + 1, unit="model", desc=f"fit {self.model}")
         for m in [ref] + [x for x in metrics if x != ref]:  # the reference sets GP kernels
+            if bar is not None:
+                bar.set_postfix_str(m)
             D = dense_all[m]
             with np.errstate(invalid="ignore"):
                 Y = np.nanmean(D, axis=1)  # (C, E)
@@ -563,6 +573,8 @@ class CurveSurrogate:
             mean_model = self._fit_model("mean", F, self._fwd(m, y))
             self.calib_var[m] = v.tolist()
             self._models[f"mean:{m}"] = mean_model
+            if bar is not None:
+                bar.update(1)
             if std_model is not None:
                 self._models[f"std:{m}"] = std_model
             # correlation of seed differences with the reference metric
@@ -597,6 +609,8 @@ class CurveSurrogate:
         with np.errstate(invalid="ignore"):
             # log of the arithmetic seed mean (what a seed-mean query should return)
             lt_mean = np.log(np.nanmean(np.exp(LT), axis=1))
+        if bar is not None:
+            bar.set_postfix_str("runtime")
         has_t = np.isfinite(lt_mean)
         if not has_t.any():
             raise InvalidValueError("table", str(table.path), "runs with positive epoch times",
@@ -646,6 +660,9 @@ class CurveSurrogate:
             tgt = np.log1p(v[okv]) if lg else v[okv]
             self._models[f"static:{s}"] = self._new("static").fit(
                 Xs[okv][:, self.search_cols], tgt, self.seed)
+        if bar is not None:
+            bar.update(bar.total - bar.n)
+            bar.close()
         self.fit_seconds = time.perf_counter() - t0
         self._mean_set = frozenset(self.metrics)
         self._fitted = True
