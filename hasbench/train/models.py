@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..errors import InvalidValueError
 
@@ -63,6 +64,34 @@ class HiaCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
+class _PointwiseConv(nn.Conv2d):
+    """A 1x1 convolution (no padding) that computes its strided form on channels_last CPU
+    tensors as a stride-1 1x1 convolution of the subsampled input ``x[:, :, ::s, ::s]``.
+
+    Why: the oneDNN kernel torch 2.13 picks for the weight gradient of a *strided* 1x1
+    convolution on an NHWC (channels_last) CPU tensor on AVX2
+    (``jit_avx2_1x1_convolution_bwd_weights_t``; 1-6 input channels and even map sizes hit
+    it in our checks, 7 or more did not) writes past the end of its gradient buffer (valgrind: "invalid write ... 0 bytes after a block of size 512" from
+    ``mkldnn_convolution_backward_weights``). With one thread that corrupts the heap and
+    aborts the process ("corrupted size vs. prev_size"); with two it silently changes other
+    tensors, so one seed gave a different loss each run (issue 21 item 2). A 1x1 convolution
+    without padding reads only the pixels ``(s*i, s*j)``, so subsampling first is the same
+    computation and takes a different (correct) kernel. AVX-512 CPUs pick another kernel
+    unless ``ONEDNN_MAX_CPU_ISA=AVX2`` is set (how the test reproduces it). The NCHW path
+    and GPUs use the plain convolution, so tables collected with the default layout are
+    unchanged; the parameters (and state-dict keys) are those of ``nn.Conv2d``.
+    """
+
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__(cin, cout, 1, stride, 0, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        sh, sw = self.stride
+        if (sh, sw) != (1, 1) and x.device.type == "cpu" and not x.is_contiguous():
+            return F.conv2d(x[:, :, ::sh, ::sw], self.weight, self.bias)
+        return super().forward(x)
+
+
 class _ShakeBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int, branches: int, drop_p: float):
         super().__init__()
@@ -72,7 +101,7 @@ class _ShakeBlock(nn.Module):
                           nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
             for _ in range(branches)])
         self.shortcut = (nn.Identity() if stride == 1 and cin == cout else
-                         nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                         nn.Sequential(_PointwiseConv(cin, cout, stride),
                                        nn.BatchNorm2d(cout)))
         self.drop_p = float(drop_p)
 
