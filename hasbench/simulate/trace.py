@@ -132,11 +132,35 @@ class Trace:
 
     # ------------------------------------------------------------------ storage
     def save(self, path: Any) -> Path:
-        """Write atomically (temp file + ``os.replace``): parquet when pyarrow is installed,
-        else CSV with a JSON sidecar. Returns the path written."""
+        """Write atomically and durably, as the run-table writer does: a temporary file in
+        the same folder, flushed and ``fsync``-ed, renamed over the target (``os.replace``),
+        then the folder ``fsync``-ed so the rename survives a power loss. Parquet when
+        pyarrow is installed, else CSV with a JSON sidecar (written the same way). A failed
+        write removes its temporary file and leaves an existing file untouched. Returns the
+        path written."""
         path = check_path("path", path)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = dict(self.meta, schema_version=TRACE_SCHEMA_VERSION)
+
+        def durable_write(dst: Path, write) -> None:
+            tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+            try:
+                write(tmp)
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.replace(tmp, dst)
+            finally:
+                if tmp.exists():  # only our own temporary file
+                    tmp.unlink()
+            dfd = os.open(dst.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
         if have_parquet() and path.suffix != ".csv":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -145,19 +169,14 @@ class Trace:
             md = dict(table.schema.metadata or {})
             md[_META_KEY] = json.dumps(meta, sort_keys=True).encode()
             table = table.replace_schema_metadata(md)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            pq.write_table(table, tmp, compression="zstd")
-            os.replace(tmp, path)
+            durable_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
             return path
         if path.suffix != ".csv":
             path = path.with_suffix(".csv")
-        side = path.with_suffix(".json")
-        tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(meta, sort_keys=True))
-        os.replace(tmp, side)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        self.frame.to_csv(tmp, index=False, float_format="%.17g")
-        os.replace(tmp, path)
+        durable_write(path.with_suffix(".json"),
+                      lambda tmp: tmp.write_text(json.dumps(meta, sort_keys=True)))
+        durable_write(path, lambda tmp: self.frame.to_csv(tmp, index=False,
+                                                          float_format="%.17g"))
         return path
 
     @classmethod
