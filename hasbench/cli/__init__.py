@@ -20,7 +20,8 @@ from .. import __version__
 from ..errors import HasbenchError
 
 #: command modules, in the order they appear in ``hasbench --help``
-COMMANDS = ["spaces", "table", "collect", "fit", "validate", "data", "run", "results", "importance", "budget"]
+COMMANDS = ["spaces", "table", "collect", "fit", "validate", "data", "run", "results", "importance",
+            "budget", "reproduce"]
 
 
 def build_parser() -> argparse.ArgumentParser:
