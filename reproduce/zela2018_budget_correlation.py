@@ -1,7 +1,7 @@
 """Zela et al. 2018: short budgets rank configurations weakly like the full budget;
 intermediate budgets correlate much more.
 
-Claim (shared/specs/zela2018_joint_bohb.md, claim 2; the paper's exact rho values were not
+Claim (docs/specs/zela2018_joint_bohb.md, claim 2; the paper's exact rho values were not
 retrieved): the Spearman rank correlation of validation error between the shortest and
 the full budget is low, and between neighbouring budgets clearly higher.
 

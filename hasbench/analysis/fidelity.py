@@ -1,6 +1,6 @@
 """Budget (fidelity) correlation: how well the ranking of configurations at one training
 budget predicts the ranking at another (Zela, Klein, Falkner & Hutter 2018, §4 of
-``shared/specs/zela2018_joint_bohb.md``; HpBandSter's and CAVE's "budget correlation").
+``docs/specs/zela2018_joint_bohb.md``; HpBandSter's and CAVE's "budget correlation").
 
 For every pair of fidelities ``(b_i, b_j)`` the Spearman rank correlation of the objective
 over the configurations that have a value at both, with a bootstrap interval over

@@ -100,7 +100,7 @@ def _classify(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, ImportError):
         mod = getattr(exc, "name", None) or _one_line(exc)
         return 1, (f"a required package is missing ({mod}); install the extra that "
-                   "provides it, e.g. pip install 'hasbench[train]'")
+                   "provides it, e.g. pip install -e '.[train]' in the hasbench clone")
     if isinstance(exc, MemoryError):
         return 1, "out of memory"
     if isinstance(exc, OSError):

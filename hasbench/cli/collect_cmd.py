@@ -75,9 +75,9 @@ def _collect(args) -> int:
     try:
         from ..train.collect import collect
     except ImportError as exc:  # pragma: no cover - depends on the install
-        print(f"hasbench collect: needs torch (pip install 'hasbench[train]'): {exc}",
-              file=sys.stderr)
-        return 2
+        print("hasbench collect: needs torch (pip install -e '.[train]' in the hasbench "
+              f"clone): {exc}", file=sys.stderr)
+        return 1  # the environment, not the input, is at fault
     command = "hasbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith(("hasbench", "__main__.py")) else None
     names = {"workers": "--processes", "executor": "--executor", "n_configs": "--n-configs",

@@ -2,7 +2,7 @@
 joint hyperparameter-architecture search.
 
 What the paper states (its abstract only; no full text or code could be obtained, see
-``../shared/specs/dyesp.md``): a **meta-scheduler** that uses the search history to adjust
+``docs/specs/dyesp.md``): a **meta-scheduler** that uses the search history to adjust
 the **exploration degree** and the sampling strategy every iteration, and a **pruner**, a
 fine-tuned MLP on **static metrics** (known without training), that discards configurations
 predicted to be inferior; the pruner's results are written back into the meta-scheduler's

@@ -1,6 +1,6 @@
 """Successive halving, Hyperband and BOHB, synchronous, as published.
 
-Brackets follow ``shared/specs/bohb_hyperband.md``:
+Brackets follow ``docs/specs/bohb_hyperband.md``:
 
 - ``hb_variant="paper"`` (Li et al. 2017): ``s_max = floor(log_eta(R))``,
   ``n = ceil((s_max + 1) * eta**s / (s + 1))``, rung ``i`` has ``floor(n / eta**i)`` configs.

@@ -263,7 +263,7 @@ def _run_ray(spec, kwargs, todo, out, ext, processes, chunk_size, bar) -> None:
         import ray
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise InvalidValueError("executor", "ray", "an installed ray",
-                                hint="pip install 'hasbench[ray]'") from exc
+                                hint="pip install -e '.[ray]' in the hasbench clone") from exc
     started = False
     if not ray.is_initialized():
         ray.init(num_cpus=processes, include_dashboard=False, log_to_driver=False,

@@ -404,7 +404,7 @@ class MLPRegressor(_CurveModel):
         except ImportError:  # pragma: no cover - depends on the install
             raise InvalidValueError("model", "mlp", ["xgb", "knn", "gp"], "MLPRegressor.fit",
                                     hint="the MLP surrogate needs torch: pip install "
-                                         "'hasbench[train]'") from None
+                                         "-e '.[train]' in the hasbench clone") from None
         X, Y = self._curves(np.asarray(F, float), np.asarray(y, float))
         X = X.astype(np.float32)
         self.y_mean = Y.mean(0)

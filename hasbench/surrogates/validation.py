@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_OPTIMIZERS = ("random", "hyperband", "bohb", "tpe", "re", "asha")
 
-#: targets of the project brief (issue 5)
+#: validation targets (set from YAHPO Gym's nb301 surrogate; see docs/surrogates.md)
 TARGETS = {
     "final valid_acc R2": (">=", 0.95),
     "final valid_acc Kendall tau": (">=", 0.85),
