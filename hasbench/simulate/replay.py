@@ -183,10 +183,22 @@ def replay_many(benchmark: Any, optimizer: Any, seeds: Any, out: Any, *, n_worke
                   optimizer_kwargs=dict(optimizer_kwargs or {}), noise=noise)
     if not expected:  # kept out of the manifest when on, so older run folders still match
         kwargs["expected"] = False
-    # validate settings once, here, before any process starts
-    if time_budget is None and max_evaluations is None:
-        raise InvalidValueError("time_budget", None, "a positive number of simulated seconds "
-                                "(or set max_evaluations)", where)
+    # validate settings once, here, before anything is written or any process starts:
+    # the simulator's own checks, and the optimizer built once with its options
+    from .engine import _check_args, make_optimizer
+
+    _check_args(bench_obj, seeds[0] if seeds else 0, n_workers, time_budget,
+                max_evaluations, objective, 50)
+    make_optimizer(optimizer, bench_obj.space, seeds[0] if seeds else 0, optimizer_kwargs)
+    if out.exists() and not out.is_dir():
+        raise InvalidValueError("out", str(out), "a folder (new, or one a replay wrote)",
+                                where, hint="it is a file")
+    if out.is_dir() and not (out / "manifest.json").exists() and \
+            any(not f.name.startswith(".") for f in out.iterdir()):
+        raise InvalidValueError("out", str(out), "a new or empty folder, or one a replay "
+                                "wrote (with manifest.json)", where,
+                                hint="it holds other files; hasbench writes its traces only "
+                                     "into folders of its own")
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"benchmark": getattr(bench_obj, "name", str(benchmark)),
                 **{k: v for k, v in kwargs.items()}}

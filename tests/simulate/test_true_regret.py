@@ -219,3 +219,25 @@ def test_results_refuses_an_existing_output_before_loading(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--csv" in err and "paths" not in err.split("error:")[1][:20]
     assert out.read_text() == "mine"
+
+
+def test_replay_many_checks_settings_before_writing_and_never_writes_into_a_foreign_folder(
+        tmp_path):
+    out = tmp_path / "bad"
+    with pytest.raises(InvalidValueError, match="n_workers"):
+        replay_many("synthetic:hia-cnn", "random", "0-1", out, n_workers=0,
+                    max_evaluations=5, progress=False)
+    assert not out.exists()  # the manifest used to be written before the check
+    from hasbench.errors import HasbenchError
+
+    with pytest.raises(HasbenchError, match="etaa"):
+        replay_many("synthetic:hia-cnn", "bohb", "0-1", out, max_evaluations=5,
+                    optimizer_kwargs={"etaa": 3}, progress=False)
+    assert not out.exists()
+    mine = tmp_path / "my-notes"
+    mine.mkdir()
+    (mine / "paper.tex").write_text("x")
+    with pytest.raises(InvalidValueError, match="other files"):
+        replay_many("synthetic:hia-cnn", "random", "0-1", mine, max_evaluations=5,
+                    progress=False)
+    assert sorted(p.name for p in mine.iterdir()) == ["paper.tex"]
