@@ -172,6 +172,35 @@ def _scipy_ci(v: np.ndarray, stat: str, n_resamples: int, level: float, method: 
     return lo, hi
 
 
+def _median_ci(v: np.ndarray, n_resamples: int, level: float,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap CI of the median over axis 0 of ``v`` (seeds x grid), NaN (no
+    result yet) ranking worst; a bound that falls on such seeds is NaN.
+
+    Hand-written rather than ``scipy.stats.bootstrap`` for speed: scipy resamples and
+    partitions all n values of every resample in every column (n_resamples x n x n_grid
+    work: 5-20 s for 1,000 seeds x 10 optimizers on a 2-core VM). A resample's median only
+    depends on how many draws fall at or below each order statistic, and those counts
+    (a multinomial over the sorted positions) have the same distribution for every column;
+    so one set of ``n_resamples`` count vectors gives the positions of each resample's
+    median in the sorted sample, and every column's resampled medians are a gather from its
+    sorted values. Per column this is exactly the percentile bootstrap (linear
+    interpolation between resample percentiles, as scipy)."""
+    n, g = v.shape
+    if n < 2:
+        return np.full(g, np.nan), np.full(g, np.nan)
+    xs = np.sort(np.where(np.isnan(v), np.inf, v), axis=0)
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples)
+    cum = np.cumsum(counts, axis=1)
+    k1 = np.argmax(cum >= (n + 1) // 2, axis=1)  # lower median's position (odd n: the median)
+    k2 = k1 if n % 2 else np.argmax(cum >= n // 2 + 1, axis=1)
+    med = 0.5 * (xs[k1] + xs[k2])  # n_resamples x grid
+    a = (1 - level) / 2
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.percentile(med, [100 * a, 100 * (1 - a)], axis=0)
+    return np.where(np.isfinite(lo), lo, np.nan), np.where(np.isfinite(hi), hi, np.nan)
+
+
 def anytime_performance(df: pd.DataFrame, grid: Any = None, *, column: str = "regret",
                         x: str = "time", n_points: int = 100, n_resamples: int = 1000,
                         confidence: float = 0.95, ci_method: str = "percentile",
@@ -185,9 +214,12 @@ def anytime_performance(df: pd.DataFrame, grid: Any = None, *, column: str = "re
         Default: per benchmark, ``n_points`` log-spaced times from its first result to its
         last (evaluations: integers).
     n_resamples, confidence, ci_method
-        ``scipy.stats.bootstrap`` settings; ``ci_method`` ``"percentile"`` (default: BCa's
-        jackknife costs n_seeds times more, too slow at 1,000 seeds), ``"basic"`` or
-        ``"BCa"``. A grid point where some seed has no result yet has NaN CI bounds.
+        Bootstrap settings; ``ci_method`` ``"percentile"`` (default: BCa's jackknife costs
+        n_seeds times more, too slow at 1,000 seeds), ``"basic"`` or ``"BCa"``. The mean's
+        CI is ``scipy.stats.bootstrap``'s, NaN at a grid point where some seed has no
+        result yet. The median's percentile CI is an equivalent vectorised bootstrap (see
+        ``_median_ci``; scipy's with the other methods), defined while its bounds do not
+        fall on seeds without a result (these rank worst).
     seed : int
         Seed of the bootstrap resampling (results are reproducible).
 
@@ -212,7 +244,10 @@ def anytime_performance(df: pd.DataFrame, grid: Any = None, *, column: str = "re
             v = vals[run_label == lab]
             n = (~np.isnan(v)).sum(axis=0)
             mean = np.where(n == v.shape[0], np.mean(np.nan_to_num(v), axis=0), np.nan)
-            mlo, mhi = _scipy_ci(v, "median", n_resamples, level, ci_method, rng)
+            if ci_method == "percentile":
+                mlo, mhi = _median_ci(v, n_resamples, level, rng)
+            else:
+                mlo, mhi = _scipy_ci(v, "median", n_resamples, level, ci_method, rng)
             alo, ahi = _scipy_ci(v, "mean", n_resamples, level, ci_method, rng)
             out.append(pd.DataFrame({
                 "benchmark": bench, "label": lab, "x": g, "n": n, "n_seeds": v.shape[0],

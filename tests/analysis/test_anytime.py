@@ -60,7 +60,9 @@ def test_anytime_median_mean_and_missing_seeds():
     first, second = out.iloc[0], out.iloc[1]
     # at t=1 seed 2 has no result: it ranks worst, so the median is 3; the mean is undefined
     assert first["n"] == 2 and first["median"] == 3.0 and math.isnan(first["mean"])
-    assert math.isnan(first["median_low"])  # no CI while a seed is missing
+    # the missing seed ranks worst: the lower bound is defined, the upper falls on it
+    assert first["median_low"] == 1.0 and math.isnan(first["median_high"])
+    assert math.isnan(first["mean_low"])  # no mean CI while a seed is missing
     assert second["median"] == 3.0 and second["mean"] == 4.0
     assert second["median_low"] <= 3.0 <= second["median_high"]
     # half or more missing: the median is not defined yet
@@ -223,3 +225,24 @@ def test_bad_input_names_the_parameter(call, param):
     with pytest.raises(InvalidValueError) as e:
         call(df)
     assert e.value.parameter == param
+
+
+def test_median_ci_agrees_with_scipy_bootstrap():
+    from scipy import stats
+
+    from hasbench.analysis.anytime import _median_ci
+
+    rng = np.random.default_rng(5)
+    for n in (41, 60):  # odd and even number of seeds
+        v = rng.exponential(size=(n, 3))
+        lo, hi = _median_ci(v, 20000, 0.95, np.random.default_rng(0))
+        ref = stats.bootstrap((v,), np.median, axis=0, n_resamples=20000,
+                              method="percentile", rng=np.random.default_rng(1))
+        width = ref.confidence_interval.high - ref.confidence_interval.low
+        np.testing.assert_allclose(lo, ref.confidence_interval.low, atol=0.1 * width.max())
+        np.testing.assert_allclose(hi, ref.confidence_interval.high, atol=0.1 * width.max())
+    # a seed without a result ranks worst: 1 of 5 missing moves the upper bound, and with
+    # 3 of 5 missing every resample median can fall there -> NaN
+    v = np.array([[1.0], [2.0], [3.0], [4.0], [np.nan]])
+    lo, hi = _median_ci(v, 4000, 0.95, np.random.default_rng(0))
+    assert lo[0] == 1.0 and np.isnan(hi[0])
