@@ -246,3 +246,28 @@ def test_median_ci_agrees_with_scipy_bootstrap():
     v = np.array([[1.0], [2.0], [3.0], [4.0], [np.nan]])
     lo, hi = _median_ci(v, 4000, 0.95, np.random.default_rng(0))
     assert lo[0] == 1.0 and np.isnan(hi[0])
+
+
+def test_on_replayed_traces(tmp_path):
+    # real traces through load_traces: the summaries agree with per-seed computations
+    from hasbench.benchmarks.synthetic import SyntheticBenchmark
+    from hasbench.results import load_traces
+    from hasbench.simulate import replay_many
+
+    bench = SyntheticBenchmark("hia-cnn", seed=0)
+    for opt in ("random", "hyperband", "bohb"):
+        replay_many(bench, opt, "0-3", tmp_path / opt, n_workers=2, max_evaluations=20,
+                    progress=False)
+    df = load_traces([tmp_path / o for o in ("random", "hyperband", "bohb")], events=True)
+    out = anytime_performance(df, x="evaluations", grid=[10], n_resamples=100)
+    for lab, g in df.groupby("label"):
+        after10 = g.sort_values("time", kind="stable").groupby("seed")["regret"].nth(9)
+        assert out.set_index("label").loc[lab, "median"] == pytest.approx(after10.median())
+    tt = time_to_target(df, 0.05)
+    grid = np.sort(df["time"].unique())
+    on = incumbent_on_grid(df, grid)
+    for _, r in tt.iterrows():
+        cur = on[(on["label"] == r["label"]) & (on["seed"] == r["seed"])]
+        hit = cur.loc[cur["regret"] <= 0.05, "time"]
+        assert r["time_to_target"] == (hit.min() if len(hit) else math.inf)
+    assert friedman_test(df, blocks="seed").mean_ranks.sum() == pytest.approx(6.0)
