@@ -51,11 +51,13 @@ from ..errors import (
     SchemaError,
     UnknownNameError,
     check_choice,
+    check_float,
     check_int,
     check_path,
 )
 from ..spaces import Space, get_space
 from . import _validate
+from ._lock import TableLock, acquire_lock, lock_path
 
 __all__ = ["Run", "RunTable", "RunTableWriter", "SCHEMA", "SCHEMA_VERSION", "DEFAULT_METRICS",
            "config_id", "STATUSES", "COST_METRICS", "READABLE_VERSIONS"]
@@ -583,22 +585,58 @@ class RunTableWriter:
         Dataset, device, library versions ... merged into :func:`default_provenance`.
     static_names : sequence of str
         Static metrics per config (default: params, flops, model_bytes).
+    lock_timeout : float
+        Seconds to wait for another writer of the same table to finish (default 0: fail
+        at once).
+    lock : TableLock, optional
+        A lock on ``path`` the caller already holds (:func:`hasbench.tables._lock.
+        acquire_lock`, as ``collect`` does to cover its whole run); the writer uses it and
+        leaves releasing it to the caller.
 
     Notes
     -----
-    One writer per file at a time (the collector writes from its main process only).
+    One writer per table: the writer holds an OS file lock on ``<path>.lock`` from its
+    creation until :meth:`close` (or the end of a ``with`` block, or its garbage
+    collection). A second writer, in this process or another, waits ``lock_timeout``
+    seconds and then raises :class:`~hasbench.errors.InvalidValueError` naming the holder.
+    The kernel drops the lock of a killed process, so its lock file is taken over by the
+    next writer (see :mod:`hasbench.tables._lock`). Readers (:meth:`RunTable.read`) take no
+    lock: every commit is an atomic file replacement.
     """
 
     def __init__(self, path: str | os.PathLike, space: Space | str | None = None,
                  metrics: Sequence[str] = DEFAULT_METRICS, max_epochs: int | None = None,
                  provenance: Mapping[str, Any] | None = None,
                  static_names: Sequence[str] = ("params", "flops", "model_bytes"),
-                 attrs: Mapping[str, Any] | None = None):
+                 attrs: Mapping[str, Any] | None = None, lock_timeout: float = 0.0,
+                 lock: TableLock | None = None):
+        self._lock = None
+        self._own_lock = False
         self.path = check_path("path", path, where="RunTableWriter")
+        if self.path.is_dir():
+            raise InvalidValueError("path", str(self.path), "a file path, not a directory",
+                                    "RunTableWriter")
+        if not self.path.exists() and not self.path.parent.exists():
+            raise InvalidValueError("path", str(self.path), "a path in an existing folder",
+                                    "RunTableWriter", hint=f"create {self.path.parent} first")
+        lock_timeout = check_float("lock_timeout", lock_timeout, 0.0, None, "RunTableWriter")
+        if lock is None:
+            self._lock = acquire_lock(self.path, "RunTableWriter", lock_timeout)
+            self._own_lock = True
+        elif (not isinstance(lock, TableLock) or not lock.held
+              or lock.path.resolve() != lock_path(self.path).resolve()):
+            raise InvalidValueError("lock", lock, f"a held TableLock of {self.path}",
+                                    "RunTableWriter")
+        else:
+            self._lock = lock
+        try:
+            self._open(space, metrics, max_epochs, provenance, static_names, attrs)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, space, metrics, max_epochs, provenance, static_names, attrs) -> None:
         if self.path.exists():
-            if self.path.is_dir():
-                raise InvalidValueError("path", str(self.path), "a file path, not a directory",
-                                        "RunTableWriter")
             st = _read_state(self.path)
             if space is not None:
                 sp = get_space(space) if isinstance(space, str) else space
@@ -630,15 +668,35 @@ class RunTableWriter:
                 raise InvalidValueError("metrics", metrics, "a non-empty list of unique names",
                                         "RunTableWriter")
             max_epochs = check_int("max_epochs", max_epochs, 1, None, "RunTableWriter")
-            if not self.path.parent.exists():
-                raise InvalidValueError("path", str(self.path), "a path in an existing folder",
-                                        "RunTableWriter",
-                                        hint=f"create {self.path.parent} first")
             self._st = _State(sp, metrics, max_epochs, list(static_names),
                               default_provenance(**dict(provenance or {})), attrs)
             _atomic_write(self.path, self._st)
         _remove_stale_temps(self.path)
         self._done = self.table().completed()
+
+    def close(self) -> None:
+        """Release the table's lock (unless the caller passed it in). Idempotent; appending
+        afterwards raises."""
+        lk, own = self._lock, self._own_lock
+        self._lock, self._own_lock = None, False
+        if lk is not None and own:
+            lk.release()
+
+    @property
+    def closed(self) -> bool:
+        return self._lock is None
+
+    def __enter__(self) -> RunTableWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
 
     @property
     def space(self) -> Space:
@@ -664,6 +722,10 @@ class RunTableWriter:
         A run whose (config, seed) is already in the table raises
         :class:`~hasbench.errors.InvalidValueError` (never silently duplicated). All runs of
         one call land together or not at all."""
+        if self._lock is None or not self._lock.held:
+            raise InvalidValueError("writer", str(self.path), "an open writer (not closed)",
+                                    "RunTableWriter.append",
+                                    hint="the writer was closed and no longer holds the lock")
         if isinstance(runs, Run):
             runs = [runs]
         runs = list(runs)
@@ -789,6 +851,6 @@ def write_table(path: str | os.PathLike, space: Space | str, runs: Iterable[Run]
         raise InvalidValueError("path", str(p), "a path that does not exist yet", "write_table",
                                 hint="hasbench never overwrites a file; use RunTableWriter to "
                                      "extend a table")
-    w = RunTableWriter(p, space, metrics, max_epochs, provenance, static_names, attrs)
-    w.append(list(runs))
-    return w.table()
+    with RunTableWriter(p, space, metrics, max_epochs, provenance, static_names, attrs) as w:
+        w.append(list(runs))
+        return w.table()

@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import InvalidValueError, check_choice, check_int, check_path
 from ..spaces import Space, get_space
 from ..tables import RunTable, RunTableWriter, config_id
+from ..tables._lock import acquire_lock
 
 __all__ = ["collect", "make_configs", "search_id"]
 
@@ -316,59 +317,6 @@ class _RayExecutor:
             self.ray.shutdown()
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _acquire_lock(out) -> Any:
-    """Create ``<out>.lock`` (pid and host) so that two collections never write one table
-    (each writer rewrites the whole file, so concurrent writers would lose runs). A lock
-    left by a dead process on this host is taken over."""
-    import socket
-
-    lock = out.with_name(out.name + ".lock")
-    host = socket.gethostname()
-    for _ in range(3):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid_s, _, lhost = lock.read_text().strip().partition(" ")
-                pid = int(pid_s)
-            except (OSError, ValueError):
-                pid, lhost = -1, host
-            if lhost == host and (pid <= 0 or not _pid_alive(pid)):
-                log.warning("collect: removing stale lock %s (pid %s is gone)", lock, pid)
-                try:
-                    os.unlink(lock)
-                except FileNotFoundError:
-                    pass
-                continue
-            raise InvalidValueError("out", str(out), "a table no other collection is writing",
-                                    "collect", hint=f"{lock} is held by pid {pid} on {lhost}; "
-                                    "wait for it, or delete the lock if that process is gone"
-                                    ) from None
-        with os.fdopen(fd, "w") as fh:
-            fh.write(f"{os.getpid()} {host}")
-        return lock
-    raise InvalidValueError("out", str(out), "a lockable table", "collect",
-                            hint=f"could not create {lock}")
-
-
-def _release_lock(lock) -> None:
-    try:
-        if lock.read_text().split(" ")[0] == str(os.getpid()):
-            os.unlink(lock)
-    except (OSError, ValueError):
-        pass
-
-
 def _make_tasks(pending: list[tuple[dict, int]], space_name: str, batched: bool,
                 max_group: int) -> list[list[tuple[dict, int]]]:
     """One run per task, or (batched, ``hia-cnn``) groups of runs sharing architecture and
@@ -492,13 +440,15 @@ def collect(space: Space | str, out: str | os.PathLike, dataset: str = "digits",
                        " (constant learning rate)"}
     if not out.exists() and not out.parent.exists():
         raise InvalidValueError("out", str(out), "a path in an existing folder", where)
-    lock = _acquire_lock(out)
+    # one writer per table (tables/_lock.py): held for the whole collection, and handed to
+    # the writer so that it does not try to take it a second time
+    lock = acquire_lock(out, "collect", parameter="out")
     try:
         return _collect_locked(out, sp, dataset, configs, seed_list, epochs, prov, workers,
                                executor, address, ds_kwargs, threads, batched, max_group, dev,
-                               progress, allow_stale_surrogates)
+                               progress, allow_stale_surrogates, lock)
     finally:
-        _release_lock(lock)
+        lock.release()
 
 
 def _split_source(path: Path) -> str | None:
@@ -556,10 +506,10 @@ def dependent_surrogates(table: str | os.PathLike) -> list[Path]:
 
 def _collect_locked(out, sp, dataset, configs, seed_list, epochs, prov, workers, executor,
                     address, ds_kwargs, threads, batched, max_group, dev, progress,
-                    allow_stale_surrogates=False):
+                    allow_stale_surrogates=False, lock=None):
     where = "collect"
     writer = RunTableWriter(out, sp, max_epochs=None if out.exists() else epochs,
-                            provenance=prov)
+                            provenance=prov, lock=lock)
     if writer.table().max_epochs != epochs:
         raise InvalidValueError("epochs", epochs, [writer.table().max_epochs], where,
                                 hint=f"{out} was collected with another number of epochs")

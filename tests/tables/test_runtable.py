@@ -70,6 +70,9 @@ def test_writer_extends_and_refuses_duplicates(tmp_path):
     w = RunTableWriter(p, SPACE, max_epochs=5)
     c = SPACE.sample(2, 1)
     w.append(make_run(c[0], 0))
+    with pytest.raises(InvalidValueError, match="another writer in this process"):
+        RunTableWriter(p)  # one writer per table (issue 19 item 4)
+    w.close()
     w2 = RunTableWriter(p)  # reopen existing
     assert w2.has(c[0], 0) and not w2.has(c[0], 1)
     w2.append([make_run(c[0], 1), make_run(c[1], 0)])
@@ -202,4 +205,5 @@ def test_sigkill_mid_append_keeps_every_completed_run(tmp_path, batch):
         w = RunTableWriter(path)
         assert w.table().n_runs == n
         assert not [f for f in os.listdir(tmp_path) if f.startswith(".t.h5.tmp-")]
+        w.close()  # one writer per table: the next trial's writer needs the lock
         os.replace(path, tmp_path / f"done-{trial}.h5")  # next trial: fresh file
