@@ -41,9 +41,11 @@ _REGISTRY: dict[str, Any] = {
     "staged": StagedSearch,
     "optuna": "hasbench.optimizers.optuna:OptunaSampler",
     "dyesp": "hasbench.optimizers.dyesp:DyESP",
+    "grouped-sequential": "hasbench.optimizers.grouped:GroupedSequential",
+    "two-step": "hasbench.optimizers.staged:TwoStepSearch",
 }
 _ALIASES = {"rs": "random", "hb": "hyperband", "gp": "bo", "evolution": "re",
-            "successive_halving": "sh", "two-step": "staged"}
+            "successive_halving": "sh"}
 
 
 def list_optimizers() -> list[str]:
@@ -104,7 +106,7 @@ def get_optimizer(name: str, space: Any, seed: int = 0, fidelity: Any = None,
     Parameters
     ----------
     name : str
-        One of :func:`list_optimizers` (aliases: rs, hb, gp, evolution, two-step).
+        One of :func:`list_optimizers` (aliases: rs, hb, gp, evolution).
     space : Space or str
         The search space (or a registered space name).
     seed : int
