@@ -257,7 +257,13 @@ class StagedSearch(Optimizer):
         t = self._trial_map.get(key)
         if t is None:
             t = self._trial_map[key] = self._new_trial_id()
-        job = self._make_job(t, cj.x, cj.fidelity, cj.continues, cj.resume_from,
+        fidelity = cj.fidelity
+        if not self._base_mf and self._fid_col is not None:
+            # a full-budget job trains its config for its own in-config fidelity, also when
+            # an earlier stage (or ``fixed``) set it: the base optimizer asks its
+            # max_fidelity for an unsearched column whatever value the column holds
+            fidelity = float(np.round(cj.x[self._fid_col]))
+        job = self._make_job(t, cj.x, fidelity, cj.continues, cj.resume_from,
                              **{**cj.info, "stage": self._stage})
         self._jobs[job.job_id] = cj
         if entry["first_job"] is None:

@@ -140,6 +140,15 @@ def test_full_budget_base_searching_epochs_takes_the_lowest_loss(bench):
                                  "learning_rate": best["learning_rate"]}
     s1 = sp.decode(f[f["job"] >= 25][sp.names].to_numpy())
     assert {c["epochs"] for c in s1} == {best["epochs"]}
+    # later stages train for the epochs stage 0 fixed (the base asked its max fidelity)
+    assert best["epochs"] < 27
+    assert (f[f["job"] >= 25]["fidelity"] == best["epochs"]).all()
+
+
+def test_fixed_in_config_fidelity_is_the_jobs_fidelity(bench):
+    opt = StagedSearch(bench.space, seed=0, base="tpe", trials=[4, 4], fixed={"epochs": 9})
+    f = simulate(bench, opt, seed=0, max_evaluations=100).frame
+    assert len(f) == 8 and (f["fidelity"] == 9).all() and (f["epochs"] == 9).all()
 
 
 def test_stage_time_budget(bench):
