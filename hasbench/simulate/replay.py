@@ -259,9 +259,13 @@ def _run_processes(spec, kwargs, todo, out, ext, processes, chunk_size, bar) -> 
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from .._workers import child_init, killing_pool_on_error, worker_initargs
+
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(processes, mp_context=ctx, initializer=_init_worker,
-                             initargs=(spec, kwargs)) as pool:
+    # workers die with this process (killed or interrupted): no orphan keeps writing traces
+    with ProcessPoolExecutor(processes, mp_context=ctx, initializer=child_init,
+                             initargs=worker_initargs(_init_worker, spec, kwargs)) as pool, \
+            killing_pool_on_error(pool):
         futs = [pool.submit(_run_chunk, c, str(out), ext)
                 for c in _chunks(todo, processes, chunk_size)]
         for f in as_completed(futs):

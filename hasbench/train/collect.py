@@ -220,9 +220,13 @@ class _LocalExecutor:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
+            from .._workers import child_init, worker_initargs
+
+            # workers die with this process, however it ends (no orphan keeps training)
             self.pool = ProcessPoolExecutor(workers, mp.get_context("spawn"),
-                                            initializer=_worker_init,
-                                            initargs=(dict(ds_kwargs), threads))
+                                            initializer=child_init,
+                                            initargs=worker_initargs(_worker_init,
+                                                                     dict(ds_kwargs), threads))
 
     def map_unordered(self, tasks, space_name, epochs, device, batched):
         """Yield, per task, a list of run dicts or a :class:`_Failure`."""
@@ -243,9 +247,16 @@ class _LocalExecutor:
             result=lambda f: f.result(),
             window=2 * self.workers)
 
-    def close(self):
+    def close(self, interrupted: bool = False):
+        """Shut the pool down; ``interrupted``: kill the workers instead of waiting for
+        their running tasks (whose results could no longer be recorded)."""
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+            if interrupted:
+                from .._workers import kill_pool
+
+                kill_pool(self.pool)
+            else:
+                self.pool.shutdown(cancel_futures=True)
         if self._old_threads is not None:
             import torch
 
@@ -312,7 +323,7 @@ class _RayExecutor:
             result=ray.get,
             window=2 * self.workers)
 
-    def close(self):
+    def close(self, interrupted: bool = False):
         if self.started:
             self.ray.shutdown()
 
@@ -540,6 +551,7 @@ def _collect_locked(out, sp, dataset, configs, seed_list, epochs, prov, workers,
           else _LocalExecutor(workers, ds_kwargs, threads))
     from ..tables import Run
 
+    interrupted = True
     try:
         for recs in ex.map_unordered(tasks, sp.name, epochs, dev, batched):
             if isinstance(recs, _Failure):  # logged, not recorded: retried by the next call
@@ -555,9 +567,10 @@ def _collect_locked(out, sp, dataset, configs, seed_list, epochs, prov, workers,
                 statuses[r["status"]] = statuses.get(r["status"], 0) + 1
             bar.update(len(recs))
             bar.set_postfix(va=f"{recs[-1]['metrics']['valid_acc'][-1]:.3f}", refresh=False)
+        interrupted = False
     finally:
         bar.close()
-        ex.close()
+        ex.close(interrupted)
     secs = time.perf_counter() - t0
     table = RunTable.read(out)
     va = table.curve("valid_acc")[:, -1] if table.n_runs else np.zeros(0)
