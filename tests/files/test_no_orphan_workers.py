@@ -51,7 +51,7 @@ def _kill_parent_and_check(cmd, sig, ready, tmp_path, env=None):
         else:
             pytest.fail(f"workers never started: {_session(sid)}")
         os.kill(proc.pid, sig)
-        proc.wait(timeout=60)
+        proc.wait(timeout=180)  # a loaded CI machine took > 60 s once (0.8 s idle)
         deadline = time.monotonic() + 15  # the parent-watch thread polls every 0.5 s
         while _session(sid) and time.monotonic() < deadline:
             time.sleep(0.1)
