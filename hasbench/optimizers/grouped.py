@@ -4,7 +4,7 @@ Hyperparameters are ranked by prior importance weights, the ranking is cut into 
 the groups are optimised one at a time with TPE, most important first: stage ``k`` searches
 group ``k`` with earlier groups fixed at their stage's best values (the incumbent) and later
 groups at their defaults; after stage ``k`` its best values are written into the working
-configuration (spec ``shared/specs/grouped_sequential_hia.md`` section 4). The paper's
+configuration (spec ``docs/specs/grouped_sequential_hia.md`` section 4). The paper's
 baseline, the "simultaneous" strategy, is the same TPE over every hyperparameter with the same
 total budget: ``grouping="single"`` (one group holding everything, which is exactly
 ``TPE(space, seed, names=space.names)`` with ``n_trials`` trials).
