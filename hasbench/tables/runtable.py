@@ -152,6 +152,33 @@ def default_provenance(**extra: Any) -> dict[str, Any]:
     return prov
 
 
+def _extension_record(st: _State, provenance: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What an appending writer adds to ``provenance["extensions"]`` of an existing table:
+    when, by which hasbench, the table's size before, and the given provenance entries that
+    differ from the table's (e.g. collect's command and ``n_configs``)."""
+    rec = {"date": _now(), "hasbench_version": __version__, "session": os.urandom(4).hex(),
+           "runs_before": int(len(st.run_seed)), "configs_before": int(len(st.cfg_ids))}
+    for k, v in dict(provenance or {}).items():
+        if k not in rec and st.provenance.get(k) != v:
+            rec[k] = v
+    return rec
+
+
+def _extended_provenance(st: _State, rec: dict[str, Any], n_runs: int, n_configs: int
+                         ) -> dict[str, Any]:
+    """The table's provenance with this writer's extension record (one per writer, updated
+    by each of its appends with the size after it)."""
+    prov = dict(st.provenance)
+    exts = list(prov.get("extensions") or [])
+    rec = {**rec, "runs_after": int(n_runs), "configs_after": int(n_configs)}
+    if exts and isinstance(exts[-1], dict) and exts[-1].get("session") == rec["session"]:
+        exts[-1] = rec
+    else:
+        exts.append(rec)
+    prov["extensions"] = exts
+    return prov
+
+
 class _State:
     """In-memory contents of a table (what is written to disk)."""
 
@@ -654,6 +681,7 @@ class RunTableWriter:
                                   f"RunTableWriter({self.path})",
                                   hint="the existing table has narrower curves")
             self._st = st
+            self._extension = _extension_record(st, provenance)
         else:
             if space is None or max_epochs is None:
                 raise InvalidValueError("space/max_epochs", (space, max_epochs),
@@ -780,6 +808,14 @@ class RunTableWriter:
                     raise InvalidValueError(f"metrics[{m!r}]", f"{v.shape[0]} values",
                                             f"{n} values (one per epoch)", where)
                 curves[m] = v
+                if _validate._kind(m) == "acc":
+                    off = ~np.isnan(v) & ((v < 0) | (v > 1))
+                    if off.any():
+                        raise InvalidValueError(
+                            f"metrics[{m!r}]", float(v[off][0]), "accuracies in [0, 1] (NaN "
+                            "for a diverged value)", where,
+                            hint="percent? divide by 100 (hasbench data import --scale "
+                                 f"{m}=0.01)")
             extra = [m for m in run.metrics if m not in st.metrics]
             if extra:
                 raise UnknownNameError("metric", extra[0], st.metrics, where)
@@ -818,7 +854,11 @@ class RunTableWriter:
             ct_arr[k, :n] = np.cumsum(et)
             for c, cv in costs.items():
                 cost_arr[c][k, :n] = cv
-        new = _State(st.space, st.metrics, E, st.static_names, st.provenance, st.attrs)
+        prov = st.provenance
+        if getattr(self, "_extension", None) is not None:  # appending to an existing table
+            prov = _extended_provenance(st, self._extension, len(st.run_seed) + len(rs),
+                                        len(st.cfg_ids) + len(add_ids))
+        new = _State(st.space, st.metrics, E, st.static_names, prov, st.attrs)
         new.X = np.concatenate([st.X, np.asarray(add_X).reshape(-1, st.space.dim)])
         new.cfg_json = st.cfg_json + add_json
         new.cfg_ids = st.cfg_ids + add_ids
