@@ -19,7 +19,12 @@ Model (the same for every backend; see docs/surrogates.md for the reasons):
 - **Static metrics** (params, flops ...): config-level regressors on ``log1p(value)``.
 - **Predictive interval**: ``std_pred^2 = std_seed^2 + v(e)``, where ``v(e)`` (per metric
   and epoch) is calibrated on a hold-out split of configs so 80% intervals cover 80% of the
-  held-out seed values; ``query(seed=...)`` only uses ``std_seed``.
+  held-out seed values; ``query(seed=...)`` only uses ``std_seed``. A table with one seed
+  per config has no seed information: the seed spread is unknown (not zero), there is no
+  spread model (``std_seed`` is 0 and every seed answers the mean), and ``v(e)`` is
+  calibrated from model error alone, on out-of-fold residuals (``calibration_folds`` folds
+  of configs), so that 80% intervals cover 80% of the out-of-fold values. The manifest says
+  so (``seed_information``, ``noise.calib_source``).
 
 Diverged values are imputed before fitting: NaN/inf accuracies by the lowest finite
 accuracy of the table, losses by a cap (the ``loss_cap_quantile`` quantile of finite
@@ -206,6 +211,12 @@ class CurveSurrogate:
     calibration_fraction : float
         Share of configs held out (once) to calibrate the predictive interval; 0 disables
         calibration (then predictive std = seed std).
+    calibration_folds : int
+        Folds of configs for the out-of-fold residuals that calibrate the predictive
+        interval of a table without seed spread (one seed per config; default 5: each
+        config's value is predicted by a model fitted on the other 80% of the configs, the
+        share the calibration split of a multi-seed table leaves too). hasbench's choice;
+        unused when the table has seeds to calibrate on.
     loss_cap_quantile : float
         Quantile of finite loss values used to cap losses and fill diverged ones.
     seed : int
@@ -263,7 +274,8 @@ class CurveSurrogate:
                  calibration_fraction: float = 0.2, loss_cap_quantile: float = 0.99,
                  seed: int = 0, n_jobs: int | None = None, acc_transform: str = "logit",
                  loss_transform: str = "log", time_detrend: int = 0,
-                 time_detrend_level: float = 0.1, time_static: bool = False):
+                 time_detrend_level: float = 0.1, time_static: bool = False,
+                 calibration_folds: int = 5):
         self.model = check_choice("model", model, list(BACKENDS), "CurveSurrogate",
                                   unknown=True)
         if params is not None and not isinstance(params, dict):
@@ -277,6 +289,12 @@ class CurveSurrogate:
                                         "CurveSurrogate")
         self.calibration_fraction = check_float("calibration_fraction", calibration_fraction,
                                                 0.0, 0.5, "CurveSurrogate")
+        self.calibration_folds = check_int("calibration_folds", calibration_folds, 2, 100,
+                                           "CurveSurrogate")
+        #: declared kind/goal/transform per metric (an imported table's ``metric_info``)
+        self.metric_info: dict[str, dict[str, Any]] = {}
+        #: how each metric's predictive interval was calibrated
+        self.calib_source: dict[str, str] = {}
         self.loss_cap_quantile = check_float("loss_cap_quantile", loss_cap_quantile, 0.5, 1.0,
                                              "CurveSurrogate")
         self.seed = check_int("seed", seed, 0, None, "CurveSurrogate")
@@ -450,6 +468,9 @@ class CurveSurrogate:
                                     "run that did not fail", "CurveSurrogate.fit")
         self._set_layout(table.space)
         self.metrics = metrics
+        declared = table.attrs.get("metric_info") or {}
+        self.metric_info = {m: dict(declared[m]) for m in metrics
+                            if isinstance(declared.get(m), dict)}
         self.static_names = list(table.static)
         self.max_epochs = int(table.max_epochs)
         path = table_path if table_path is not None else table.path
@@ -492,7 +513,7 @@ class CurveSurrogate:
         dense_all: dict[str, np.ndarray] = {}
         for m in metrics:
             cur = table.curve(m)[keep].astype(np.float64)
-            kind = metric_kind(m)
+            kind = self._kind(m)
             fin = cur[np.isfinite(cur) & ~after]
             if fin.size == 0:
                 raise InvalidValueError("table", m, "a metric with at least one finite value",
@@ -505,7 +526,8 @@ class CurveSurrogate:
                 cur = np.where(np.isfinite(cur) & (cur > fill), fill, cur)
                 lo_clip, hi_clip = 0.0, math.inf
             else:
-                fill = float(np.min(fin)) if not m.endswith("bleu") else float(np.min(fin))
+                # the worst value: a declared minimised metric's maximum, else the minimum
+                fill = float(np.max(fin)) if self._goal(m) == "min" else float(np.min(fin))
                 lo_clip, hi_clip = float(np.min(fin)), float(np.max(fin))
             bad = ~np.isfinite(cur) & ~after
             cur[bad] = fill
@@ -565,11 +587,18 @@ class CurveSurrogate:
             self.std_factor[m] = _log_sd_factor(max(n_typ, 2))
             # calibration: fit on non-held-out configs, measure residuals of seed values
             v = np.zeros(E)
+            self.calib_source[m] = "none"
             if n_cal and std_model is not None and (~cal[cfg_i]).sum() > 10:
                 tr = ~cal[cfg_i]
                 cal_model = self._fit_model("mean", F[tr], self._fwd(m, y[tr]))
                 v = self._calibrate(m, cal_model, std_model, self.std_factor[m], D, cal, Xs,
                                     E)
+                self.calib_source[m] = "held-out seed values (calibration split)"
+            elif std_model is None and self.calibration_fraction > 0 and C >= 10:
+                # no seed spread to calibrate on: model error alone, out of fold
+                v = self._calibrate_oof(m, F, y, cfg_i, ep_i, C, E)
+                self.calib_source[m] = ("out-of-fold model error (no seed information: one "
+                                        "seed per config)")
             mean_model = self._fit_model("mean", F, self._fwd(m, y))
             self.calib_var[m] = v.tolist()
             self._models[f"mean:{m}"] = mean_model
@@ -639,6 +668,23 @@ class CurveSurrogate:
                 ok = np.isfinite(r)
                 sdb = np.broadcast_to(sdv, r.shape)[ok]
                 self.calib_var["cum_time"] = [_solve_var(r[ok], sdb)]
+                self.calib_source["cum_time"] = "held-out seed values (calibration split)"
+        elif self.calibration_fraction > 0 and has_t.sum() >= 10:
+            # no seed spread of the runtimes: out-of-fold error of the log seed-mean time
+            hi = np.nonzero(has_t)[0]
+            k = min(self.calibration_folds, hi.size)
+            fold = np.random.default_rng(self.seed + 3).permutation(hi.size) % k
+            r = np.full(hi.size, np.nan)
+            for j in range(k):
+                te, tr_ = hi[fold == j], hi[fold != j]
+                if te.size and tr_.size > 10:
+                    tm = self._fit_model("time", self._time_in(Xs[tr_]), lt_mean[tr_])
+                    r[fold == j] = np.abs(lt_mean[te] - tm.predict(self._time_in(Xs[te])))
+            ok = np.isfinite(r)
+            if ok.sum() >= 5:
+                self.calib_var["cum_time"] = [_solve_var(r[ok], np.zeros(int(ok.sum())))]
+                self.calib_source["cum_time"] = ("out-of-fold model error (no seed "
+                                                 "information: one seed per config)")
         full = (rn == E) & (status[keep] == "ok") & np.all(np.isfinite(ct), axis=1) & \
             (ct[:, -1] > 0)
         if full.any():
@@ -682,18 +728,47 @@ class CurveSurrogate:
             return 0.0
         return float(np.clip(np.corrcoef(a[ok], b[ok])[0, 1], -1.0, 1.0))
 
+    def _kind(self, m: str) -> str:
+        """``acc``/``loss``/``other``: declared (``metric_info``), else from the name."""
+        info = self.metric_info.get(m) if self.metric_info else None
+        return (info or {}).get("kind") or metric_kind(m)
+
+    def _goal(self, m: str) -> str | None:
+        """``min``/``max`` when declared or implied by the kind; None for undeclared
+        ``other`` metrics."""
+        info = self.metric_info.get(m) if self.metric_info else None
+        if info and info.get("goal"):
+            return info["goal"]
+        return {"acc": "max", "loss": "min"}.get(self._kind(m))
+
+    def _transform(self, m: str) -> str:
+        """Fit scale of ``m``'s mean: the declared transform, else ``acc_transform`` for
+        accuracies, ``loss_transform`` for losses, none for other metrics."""
+        info = self.metric_info.get(m) if self.metric_info else None
+        t = (info or {}).get("transform")
+        if t:
+            return t
+        kind = self._kind(m)
+        if kind == "acc":
+            return self.acc_transform
+        if kind == "loss":
+            return self.loss_transform
+        return "none"
+
     def _fwd(self, m: str, y: np.ndarray) -> np.ndarray:
-        if self.acc_transform == "logit" and metric_kind(m) == "acc":
+        t = self._transform(m)
+        if t == "logit":
             p = np.clip(y, 1e-3, 1 - 1e-3)
             return np.log(p / (1 - p))
-        if self.loss_transform == "log" and metric_kind(m) == "loss":
+        if t == "log":
             return np.log(np.maximum(y, 0.0) + 1e-4)
         return y
 
     def _inv(self, m: str, y: np.ndarray) -> np.ndarray:
-        if self.acc_transform == "logit" and metric_kind(m) == "acc":
+        t = self._transform(m)
+        if t == "logit":
             return 1.0 / (1.0 + np.exp(-y))
-        if self.loss_transform == "log" and metric_kind(m) == "loss":
+        if t == "log":
             return np.maximum(np.exp(y) - 1e-4, 0.0)
         return y
 
@@ -708,6 +783,35 @@ class CurveSurrogate:
             e = np.clip(np.round(f).astype(np.intp) - 1, 0, len(ec[0]) - 1)
             mu = np.clip(mu, np.asarray(ec[0])[e], np.asarray(ec[1])[e])
         return np.clip(mu, lo, hi)
+
+    def _calibrate_oof(self, m: str, F: np.ndarray, y: np.ndarray, cfg_i: np.ndarray,
+                       ep_i: np.ndarray, C: int, E: int) -> np.ndarray:
+        """Extra variance v(e) from model error alone (a table without seed spread): each
+        config's values are predicted by a mean model fitted on the other folds of configs,
+        and v(e) is the smallest variance whose 80% interval covers 80% of the out-of-fold
+        absolute residuals at epoch e (the pooled residuals where an epoch has fewer than
+        5)."""
+        k = min(self.calibration_folds, C)
+        fold = np.random.default_rng(self.seed + 2).permutation(C) % k
+        fo = fold[cfg_i]
+        r = np.full(y.size, np.nan)
+        for j in range(k):
+            te = fo == j
+            tr = ~te
+            if not te.any() or tr.sum() <= 10:
+                continue
+            mdl = self._fit_model("mean", F[tr], self._fwd(m, y[tr]))
+            mu = self._epoch_clip(m, self._inv(m, mdl.predict(F[te])), F[te, -1], mean=True)
+            r[te] = np.abs(y[te] - mu)
+        ok = np.isfinite(r)
+        v = np.zeros(E)
+        if ok.sum() < 5:
+            return v
+        pooled = _solve_var(r[ok], np.zeros(int(ok.sum())))
+        for e in range(E):
+            sel = ok & (ep_i == e)
+            v[e] = _solve_var(r[sel], np.zeros(int(sel.sum()))) if sel.sum() >= 5 else pooled
+        return v
 
     def _calibrate(self, m, mean_model, std_model, factor, D, cal, X, E) -> np.ndarray:
         """Extra variance v(e) so that 80% intervals cover 80% of held-out seed values."""
@@ -731,6 +835,20 @@ class CurveSurrogate:
         return v
 
     # ------------------------------------------------------------------ prediction
+    @property
+    def seed_information(self) -> dict[str, Any]:
+        """Whether the training table told the seed spread: ``seed_spread`` is
+        ``"modelled"`` (a spread model per metric, from configs with >= 2 seeds),
+        ``"unknown: one seed per config"`` (no spread model: seed queries answer the mean,
+        the seed interval has zero width and the predictive interval is model error alone)
+        or ``"partly modelled"``; ``metrics_with_spread`` lists the modelled metrics."""
+        self._check_fitted()
+        per = {m: f"std:{m}" in self._models for m in self.metrics}
+        spread = ("modelled" if all(per.values()) else "partly modelled" if any(per.values())
+                  else "unknown: one seed per config")
+        return {"seed_spread": spread, "metrics_with_spread": [m for m, v in per.items() if v],
+                "training_seeds": len((self.table_info or {}).get("seeds") or [])}
+
     @property
     def output_metrics(self) -> list[str]:
         """Every metric :meth:`predict` answers: per-epoch metrics, ``cum_time``, statics."""
@@ -897,6 +1015,7 @@ class CurveSurrogate:
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "model": self.model, "params": self.params,
             "calibration_fraction": self.calibration_fraction,
+            "calibration_folds": self.calibration_folds,
             "loss_cap_quantile": self.loss_cap_quantile, "seed": self.seed,
             "acc_transform": self.acc_transform, "loss_transform": self.loss_transform,
             "time_detrend": self.time_detrend, "time_detrend_level": self.time_detrend_level,
@@ -905,6 +1024,8 @@ class CurveSurrogate:
             "epoch_clip": self.epoch_clip, "epoch_clip_mean": self.epoch_clip_mean,
             "space": self.space.to_dict(),
             "metrics": self.metrics, "static": self.static_names,
+            "metric_info": self.metric_info,
+            "seed_information": self.seed_information,
             "static_log": self.static_log,
             "static_exact": self.static_exact,
             "output_metrics": self.output_metrics,
@@ -917,7 +1038,8 @@ class CurveSurrogate:
             "fill": self.fill, "clip": self.clip,
             "noise": {"reference": self.noise_ref, "corr": self.noise_corr,
                       "std_mean_bounds": self.std_mean_bounds,
-                      "std_factor": self.std_factor, "calib_var": self.calib_var},
+                      "std_factor": self.std_factor, "calib_var": self.calib_var,
+                      "calib_source": self.calib_source},
             "time_profile": self.time_profile,
             "fit_seconds": round(self.fit_seconds, 3),
         })
@@ -1041,7 +1163,8 @@ class CurveSurrogate:
                       time_detrend=man.get("time_detrend", 0),
                       # manifests written before the parameter existed used the median
                       time_detrend_level=man.get("time_detrend_level", 0.5),
-                      time_static=bool(man.get("time_static", False)))
+                      time_static=bool(man.get("time_static", False)),
+                      calibration_folds=man.get("calibration_folds", 5))
         except InvalidValueError as exc:
             raise SchemaError("manifest", exc.parameter, exc.allowed, where,
                               hint=str(exc)) from None
@@ -1088,6 +1211,18 @@ class CurveSurrogate:
         obj.std_factor = nz["std_factor"]
         obj.std_mean_bounds = nz.get("std_mean_bounds", {})
         obj.calib_var = nz["calib_var"]
+        obj.calib_source = dict(nz.get("calib_source") or {})
+        mi = man.get("metric_info") or {}
+        if not isinstance(mi, dict) or any(
+                m not in obj.metrics or not isinstance(v, dict)
+                or v.get("kind") not in (None, "acc", "loss", "other")
+                or v.get("goal") not in (None, "min", "max")
+                or v.get("transform") not in (None, "logit", "log", "none")
+                for m, v in mi.items()):
+            raise SchemaError("manifest metric_info", repr(mi)[:80], "per metric "
+                              "{kind: acc|loss|other, goal: min|max, transform: "
+                              "logit|log|none}", where)
+        obj.metric_info = {m: dict(v) for m, v in mi.items()}
         obj.time_profile = np.asarray(man["time_profile"], float)
         obj.fit_seconds = float(man.get("fit_seconds", 0.0))
         k = obj.search_cols.size
