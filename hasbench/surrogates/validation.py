@@ -189,8 +189,21 @@ def _optimizer_ranking(table_bench, sur_bench, optimizers: Sequence[str], repeat
         from ..optimizers import list_optimizers
     except ImportError:  # pragma: no cover - optimizers are part of the package
         return {"skipped": "hasbench.optimizers not available"}
+    from ..errors import InvalidValueError as _IVE
+    from ..optimizers import get_optimizer
+
     avail = set(list_optimizers())
     opts = [o for o in optimizers if o in avail]
+    skipped = {}
+    fid = table_bench.space.fidelity
+    if fid.upper <= fid.lower:  # one fidelity: multi-fidelity optimizers cannot run
+        for o in list(opts):
+            try:
+                get_optimizer(o, table_bench.space, seed=0)
+            except _IVE as exc:
+                skipped[o] = (f"needs a fidelity range; the held-out table has one fidelity "
+                              f"({exc.parameter} = {exc.value!r})")
+                opts.remove(o)
     pool = table_bench.table.X
     cols = table_bench._cols
     tv, sv = _Snapped(table_bench, pool, cols), _Snapped(sur_bench, pool, cols)
@@ -199,6 +212,8 @@ def _optimizer_ranking(table_bench, sur_bench, optimizers: Sequence[str], repeat
     res: dict[str, Any] = {"optimizers": opts, "repeats": repeats,
                            "budget_seconds": budget, "budget_full_runs": budget_runs,
                            "table": {}, "surrogate": {}}
+    if skipped:
+        res["skipped"] = skipped
     for o in opts:
         for key, view in (("table", tv), ("surrogate", sv)):
             vals = [_replay(view, o, s, budget, objective, max_jobs, table_bench.space)
@@ -254,8 +269,16 @@ def validate(surrogate: Any, heldout: Any, fidelities: Sequence[int] | None = No
         heldout = RunTable.read(check_path("heldout", heldout, must_exist=True))
     repeats = check_int("repeats", repeats, 1, 100, "validate")
     if heldout.space.to_dict()["configspace"] != surrogate.space.to_dict()["configspace"]:
+        from ..tables.importers import space_difference
+
+        diff = space_difference(heldout.space, surrogate.space, ("held-out table",
+                                                                 "surrogate"))
         raise InvalidValueError("heldout", str(heldout.path), f"a run table of space "
-                                f"{surrogate.space.name!r}", "validate")
+                                f"{surrogate.space.name!r}", "validate",
+                                hint=f"its space {heldout.space.name!r} differs: "
+                                     + "; ".join(diff[:6]) + (" ..." if len(diff) > 6 else "")
+                                     + ". Import a held-out file with --space-from "
+                                       "TRAINING_TABLE to share the space")
     tb = TabularBenchmark(heldout)
     sb = SurrogateBenchmark(surrogate)
     E = tb.max_epochs
@@ -338,6 +361,21 @@ def validate(surrogate: Any, heldout: Any, fidelities: Sequence[int] | None = No
                 top_t = set(np.argsort(sign * yt, kind="stable")[:kk])
                 top_p = set(np.argsort(sign * pt, kind="stable")[:kk])
                 report["top_k"][str(kk)] = len(top_t & top_p) / kk
+    notes = []
+    if surrogate.seed_information["seed_spread"] != "modelled":
+        notes.append("no seed information in the training table for "
+                     + ", ".join(m for m in surrogate.metrics
+                                 if m not in surrogate.seed_information["metrics_with_spread"])
+                     + ": the seed spread is unknown (not zero); the seed interval has zero "
+                       "width and the predictive interval is calibrated from out-of-fold "
+                       "model error alone")
+    if len(heldout.seeds) < 2:
+        notes.append("the held-out table has one seed per config: no seed-to-seed "
+                     "differences to score the seed interval or a noise ceiling against")
+    report["seed_information"] = {**surrogate.seed_information,
+                                  "heldout_seeds": int(len(heldout.seeds))}
+    if notes:
+        report["notes"] = notes
     if optimizers:
         report["optimizer_ranking"] = _optimizer_ranking(tb, sb, list(optimizers), repeats,
                                                          budget_runs, objective, max_jobs)
@@ -395,6 +433,8 @@ def _markdown(rep: dict[str, Any], plots: list[str], command: str | None) -> str
         met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
         L.append(f"| {k} | {t['target']} | {_fmt(t['measured'])} | {met} |")
     L.append(f"\n{rep['targets_note']}.\n")
+    for n in rep.get("notes", []):
+        L.append(f"**Note:** {n}.\n")
     L.append("## Per metric at the maximum fidelity, and pooled over all fidelities\n")
     L.append("| metric | R² (final) | Kendall τ | Spearman ρ | RMSE | R² (all) | τ (all) | "
              "noise ceiling R² | noise ceiling τ | seed-vs-seed τ |")
@@ -452,6 +492,8 @@ def _markdown(rep: dict[str, Any], plots: list[str], command: str | None) -> str
         for o in orank["optimizers"]:
             L.append(f"| {o} | {_fmt(orank['table'][o]['mean_best_loss'], 4)} | "
                      f"{_fmt(orank['surrogate'][o]['mean_best_loss'], 4)} |")
+        for o, why in orank.get("skipped", {}).items():
+            L.append(f"\n{o}: skipped, {why}.")
         L.append(f"\nRanking on the table: {', '.join(orank['rank_table'])}; on the surrogate: "
                  f"{', '.join(orank['rank_surrogate'])}. Kendall τ = "
                  f"{_fmt(orank['kendall_tau'])}, Spearman ρ = {_fmt(orank['spearman_rho'])}.")
