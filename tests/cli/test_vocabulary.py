@@ -92,7 +92,7 @@ def test_import_seed_column(capsys):
 def test_import_old_and_new_spelling_give_the_same_table(tmp_path, cli):
     import pandas as pd
 
-    rows = [{"lr": lr, "rep": s, "epoch": e, "acc": 0.1 * e + lr + s}
+    rows = [{"lr": lr, "rep": s, "epoch": e, "acc": 0.1 * e + lr + 0.1 * s}
             for lr in (0.001, 0.01, 0.1) for s in (0, 1) for e in (1, 2, 3)]
     src = tmp_path / "runs.csv"
     pd.DataFrame(rows).to_csv(src, index=False)
