@@ -36,8 +36,12 @@ def _session(sid: int) -> dict[int, str]:
 def _kill_parent_and_check(cmd, sig, ready, tmp_path, env=None):
     # own session: the signal goes to the parent only (as `kill PID` would), and every
     # descendant stays findable by its session id even after the parent is gone
+    # SIGINT back to its default in the child: under a background job (nohup ... &, as
+    # CI scripts may run) it is inherited as ignored, and Python then never raises
+    # KeyboardInterrupt, which is what a user's Ctrl-C gives
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, env=env, cwd=tmp_path)
+                            start_new_session=True, env=env, cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     sid = proc.pid
     try:
         deadline = time.monotonic() + 180
@@ -51,7 +55,7 @@ def _kill_parent_and_check(cmd, sig, ready, tmp_path, env=None):
         else:
             pytest.fail(f"workers never started: {_session(sid)}")
         os.kill(proc.pid, sig)
-        proc.wait(timeout=180)  # a loaded CI machine took > 60 s once (0.8 s idle)
+        proc.wait(timeout=60)
         deadline = time.monotonic() + 15  # the parent-watch thread polls every 0.5 s
         while _session(sid) and time.monotonic() < deadline:
             time.sleep(0.1)
