@@ -27,7 +27,11 @@ __all__ = [
     "check_float",
     "check_choice",
     "check_path",
+    "check_real_array",
 ]
+
+#: Largest seed hasbench accepts anywhere (seeds are stored as int64).
+MAX_SEED = 2**63 - 1
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -160,8 +164,11 @@ def check_int(name: str, value: Any, low: int | None = None, high: int | None = 
     lo = "-inf" if low is None else str(low)
     hi = "inf" if high is None else str(high)
     allowed = f"an int in the range [{lo}, {hi}]"
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        if isinstance(value, Real) and float(value).is_integer():
+    if _is_bool(value):  # True is an Integral in Python; as a count or a seed it is a mistake
+        raise InvalidValueError(name, value, allowed, where)
+    if not isinstance(value, Integral):
+        # an integral float (3.0) is taken as the int it equals; nothing else is coerced
+        if isinstance(value, Real) and math.isfinite(float(value)) and float(value).is_integer():
             value = int(value)
         else:
             raise InvalidValueError(name, value, allowed, where)
@@ -179,9 +186,15 @@ def check_float(name: str, value: Any, low: float | None = None, high: float | N
     hb = ")" if high_open else "]"
     allowed = (f"a finite float in the range {lb}{'-inf' if low is None else low}, "
                f"{'inf' if high is None else high}{hb}")
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
+    if _is_bool(value) or not isinstance(value, Real):
         raise InvalidValueError(name, value, allowed, where)
-    value = float(value)
+    try:
+        value_f = float(value)
+    except OverflowError:  # an int beyond the float range
+        raise InvalidValueError(name, value, allowed, where) from None
+    if not math.isfinite(value_f):
+        raise InvalidValueError(name, value, allowed, where)
+    value = value_f
     if low is not None and (value < low or (low_open and value == low)):
         raise InvalidValueError(name, value, allowed, where)
     if high is not None and (value > high or (high_open and value == high)):
@@ -194,10 +207,7 @@ def check_choice(name: str, value: Any, choices: Iterable[Any], where: str | Non
     """Return ``value`` if it is one of ``choices``; otherwise raise
     :class:`InvalidValueError` (or :class:`UnknownNameError` when ``unknown=True``)."""
     choices = list(choices)
-    try:
-        ok = value in choices
-    except TypeError:
-        ok = False
+    ok = any(_same(value, c) for c in choices)
     if not ok:
         hint = None
         if isinstance(value, str):
@@ -209,6 +219,42 @@ def check_choice(name: str, value: Any, choices: Iterable[Any], where: str | Non
         cls = UnknownNameError if unknown else InvalidValueError
         raise cls(name, value, choices, where, hint=hint)
     return value
+
+
+def _is_bool(value: Any) -> bool:
+    """A Python or numpy bool (numpy's is ``numpy.bool_``, named ``numpy.bool`` in 2.x)."""
+    t = type(value)
+    return isinstance(value, bool) or (t.__module__ == "numpy" and t.__name__ in ("bool_", "bool"))
+
+
+def _same(value: Any, choice: Any) -> bool:
+    """``value == choice`` for a choice list, safely: an unhashable value, a numpy array
+    (whose ``==`` is elementwise) or a bool standing for 0/1 never matches."""
+    if value is choice:
+        return True
+    if _is_bool(value) != _is_bool(choice) or hasattr(value, "__array__") and \
+            getattr(value, "ndim", 0) != 0:
+        return False
+    try:
+        return bool(value == choice)
+    except Exception:  # noqa: BLE001 - a value whose == raises is no choice
+        return False
+
+
+def check_real_array(name: str, value: Any, where: str | None = None,
+                     allowed: str = "a real number or an array of real numbers") -> Any:
+    """``value`` as a float64 numpy array, refusing what numpy would coerce silently:
+    strings (``'9'``), bools, complex numbers, ``None`` and other objects, ragged nested
+    lists. Ints and floats (Python or numpy, any width) are accepted; shape is not checked."""
+    import numpy as np
+
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, OverflowError):  # ragged lists, odd objects
+        raise InvalidValueError(name, value, allowed, where) from None
+    if arr.dtype.kind not in "iuf":
+        raise InvalidValueError(name, value, allowed, where)
+    return arr.astype(np.float64, copy=False)
 
 
 def check_path(name: str, value: Any, must_exist: bool = False, where: str | None = None) -> Path:

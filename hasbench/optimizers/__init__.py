@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InvalidValueError, UnknownNameError
+from ..errors import HasbenchError, InvalidValueError, UnknownNameError, check_float
 from .asha import ASHA
 from .base import CallablePruner, Job, Optimizer, Pruner, Result, fidelity_ladder
 from .bo import BayesianOptimization
@@ -64,7 +65,9 @@ def _resolve(name: str):
                                 f"{list_optimizers()}", "get_optimizer")
     key = _ALIASES.get(name, name)
     if key not in _REGISTRY:
-        raise UnknownNameError("optimizer", name, list_optimizers())
+        from ..errors import check_choice
+
+        check_choice("optimizer", name, list_optimizers(), "get_optimizer", unknown=True)
     cls = _REGISTRY[key]
     if isinstance(cls, str):
         import importlib
@@ -117,19 +120,58 @@ def get_optimizer(name: str, space: Any, seed: int = 0, fidelity: Any = None,
         :class:`~hasbench.optimizers.base.Optimizer`. An unknown key raises
         :class:`~hasbench.errors.UnknownNameError` naming it and the accepted keys.
     """
+    where = "get_optimizer"
     cls = _resolve(name)
     allowed = _accepted_kwargs(cls) if isinstance(cls, type) else None
     if allowed is not None:
         for k in kwargs:
             if k not in allowed:
                 raise UnknownNameError(f"keyword argument of optimizer {name!r}", k,
-                                       sorted(allowed), "get_optimizer")
+                                       sorted(allowed), where)
+    _check_base_kwargs(kwargs, where)
     if isinstance(space, str):
         from ..spaces import get_space
 
         space = get_space(space)
     if fidelity is not None:
-        lo, hi = fidelity
+        pair = "None or a pair (min_fidelity, max_fidelity) of numbers"
+        if isinstance(fidelity, (str, bytes, Mapping)) or not hasattr(fidelity, "__len__") \
+                or len(fidelity) != 2:
+            raise InvalidValueError("fidelity", fidelity, pair, where)
+        lo, hi = (check_float(f"fidelity[{i}]", v, where=where) for i, v in enumerate(fidelity))
         kwargs.setdefault("min_fidelity", lo)
         kwargs.setdefault("max_fidelity", hi)
-    return cls(space, seed, **kwargs)
+    try:
+        return cls(space, seed, **kwargs)
+    except HasbenchError:
+        raise
+    except (TypeError, ValueError, OverflowError, AttributeError, KeyError) as exc:
+        # a constructor that did not check one of its options itself: name the options
+        # rather than let a TypeError from deep inside escape (the cause stays chained)
+        raise InvalidValueError(f"keyword arguments of optimizer {name!r}", kwargs,
+                                f"the options documented by {cls.__name__}", where,
+                                hint=f"{type(exc).__name__}: {exc}") from exc
+
+
+def _check_base_kwargs(kwargs: dict[str, Any], where: str) -> None:
+    """Types of the options every optimizer takes (:class:`Optimizer`) and of the
+    option dicts some pass on: refused here with a named error, not as a TypeError from
+    ``dict(3)`` inside a constructor."""
+    names = kwargs.get("names")
+    if names is not None and not isinstance(names, str) and (
+            isinstance(names, (Mapping, bytes)) or not hasattr(names, "__iter__")
+            or not all(isinstance(n, str) for n in names)):
+        raise InvalidValueError("names", names, "None, a hyperparameter (or group) name, or "
+                                "a list of names", where)
+    for key in ("fixed", "base_kwargs", "tpe_kwargs", "importance_kwargs"):
+        v = kwargs.get(key)
+        if v is not None and not isinstance(v, Mapping):
+            raise InvalidValueError(key, v, "None or a dict", where)
+    pts = kwargs.get("points_to_evaluate")
+    if pts is not None and (isinstance(pts, (str, bytes, Mapping))
+                            or not hasattr(pts, "__iter__")
+                            or not all(isinstance(p, Mapping) for p in pts)):
+        raise InvalidValueError("points_to_evaluate", pts, "None or a list of config dicts",
+                                where)
+    if "resume" in kwargs and not isinstance(kwargs["resume"], bool):
+        raise InvalidValueError("resume", kwargs["resume"], [True, False], where)

@@ -33,7 +33,7 @@ import pandas as pd
 
 from .. import __version__
 from ..benchmarks.base import Benchmark
-from ..errors import InvalidValueError, check_choice, check_float, check_int
+from ..errors import MAX_SEED, InvalidValueError, check_choice, check_float, check_int
 from ..optimizers import Optimizer, Result, get_optimizer
 from .trace import Trace
 
@@ -200,14 +200,20 @@ def simulate(benchmark: Benchmark, optimizer: Any, seed: int = 0, n_workers: int
     return _drive([gen], benchmark)[0]
 
 
+#: Most simulated workers one replay may have (``n_workers``).
+MAX_WORKERS = 100_000
+
+
 def _check_args(benchmark, seed, n_workers, time_budget, max_evaluations, objective,
                 max_consecutive_prunes):
     where = "simulate"
     if not isinstance(benchmark, Benchmark):
         raise InvalidValueError("benchmark", type(benchmark).__name__, "a hasbench Benchmark",
                                 where)
-    seed = check_int("seed", seed, 0, None, where)
-    n_workers = check_int("n_workers", n_workers, 1, None, where)
+    seed = check_int("seed", seed, 0, MAX_SEED, where)
+    # every free worker gets a job at once: 10^6 workers with a time budget meant 10^6
+    # evaluations before the clock first moved (minutes), so the bound is a named error
+    n_workers = check_int("n_workers", n_workers, 1, MAX_WORKERS, where)
     if time_budget is not None:
         time_budget = check_float("time_budget", time_budget, 0.0, None, where, low_open=True)
     if max_evaluations is not None:
@@ -216,7 +222,7 @@ def _check_args(benchmark, seed, n_workers, time_budget, max_evaluations, object
         raise InvalidValueError("time_budget", None, "a positive number of simulated seconds "
                                 "(or set max_evaluations)", where,
                                 hint="a replay needs a budget to stop")
-    objective = objective or benchmark.objective
+    objective = benchmark.objective if objective is None else objective  # '' is no default
     check_choice("objective", objective, benchmark.metrics, where, unknown=True)
     max_consecutive_prunes = check_int("max_consecutive_prunes", max_consecutive_prunes, 0,
                                        None, where)

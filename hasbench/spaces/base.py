@@ -47,6 +47,7 @@ from ..errors import (
     InvalidValueError,
     UnknownNameError,
     check_int,
+    check_real_array,
 )
 
 __all__ = ["Fidelity", "Space", "INACTIVE"]
@@ -105,6 +106,11 @@ class Fidelity:
                                     hint="values() lists integer fidelities only")
         return np.arange(int(self.lower), int(self.upper) + 1)
 
+
+#: Most configurations one :meth:`Space.sample_array` call draws (10^8 rows of a 10-column
+#: space are 8 GB): a bound that turns a mistyped ``n`` into a named error instead of a
+#: MemoryError or a machine that swaps.
+MAX_SAMPLE = 10**8
 
 #: Log-scaled float values are canonical when they have at most this many significant
 #: decimal digits (see :func:`_exp_short`).
@@ -416,18 +422,17 @@ class Space:
 
     def _check_value(self, d: _Dim, value: Any, where: str) -> Any:
         value = _py(value)
-        if d.kind == _FLOAT:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                    not np.isfinite(value) or not d.lower <= value <= d.upper:
-                raise ConfigError(d.name, value, self._allowed(d), where)
-            return float(value)
-        if d.kind == _INT:
+        if d.kind in (_FLOAT, _INT):
+            # Python compares an int of any size with a float exactly, so the range check
+            # comes before any float() (which overflows past 1e308) or isfinite (which
+            # refuses ints past int64); NaN fails the comparison, +-inf the range
             ok = (not isinstance(value, bool) and isinstance(value, (int, float))
-                  and np.isfinite(value) and float(value).is_integer()
                   and d.lower <= value <= d.upper)
+            if d.kind == _INT:
+                ok = ok and float(value).is_integer()
             if not ok:
                 raise ConfigError(d.name, value, self._allowed(d), where)
-            return int(value)
+            return float(value) if d.kind == _FLOAT else int(value)
         # categorical / ordinal / constant: exact match, but no True == 1 confusion
         for c in d.choices:
             if type(c) is type(value) and c == value:
@@ -462,6 +467,10 @@ class Space:
             raise InvalidValueError("configs", "numpy.ndarray",
                                     "dicts or a DataFrame (use check_array for encoded arrays)",
                                     f"space {self.name!r}")
+        if isinstance(configs, (str, bytes, set, frozenset)) or not hasattr(configs,
+                                                                             "__iter__"):
+            raise InvalidValueError("configs", configs, "a dict, a sequence of dicts or a "
+                                    "DataFrame", f"space {self.name!r}")
         configs = list(configs)
         n = len(configs)
         X = np.full((n, self.dim), INACTIVE, dtype=np.float64)
@@ -499,6 +508,10 @@ class Space:
             idx = range(len(self._dims))
         else:
             idx = [self._col(n) for n in names]
+        return self._decode(X, idx)
+
+    def _decode(self, X: np.ndarray, idx: Sequence[int]) -> list[dict[str, Any]]:
+        """:meth:`decode` of a float64 array already checked (no validation)."""
         cols: list[tuple[str, list[Any], np.ndarray]] = []
         for j in idx:
             d = self._dims[j]
@@ -519,10 +532,10 @@ class Space:
         categorical/integer columns integral, NaN only for conditional hyperparameters.
         Returns it as float64."""
         where = where or f"space {self.name!r}"
-        try:
-            X = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InvalidValueError("X", type(X).__name__, "a numeric array", where) from None
+        # strings ('0.5'), bools, complex numbers, None and ragged lists are refused, not
+        # coerced by numpy
+        X = check_real_array("X", X, where, f"a real-valued (int or float) array of shape "
+                                            f"(n, {self.dim})")
         if X.ndim == 1 and X.shape[0] == self.dim:
             X = X[None, :]
         if X.ndim != 2 or X.shape[1] != self.dim:
@@ -545,12 +558,27 @@ class Space:
                 bad |= v != np.round(v)
             if d.kind == _INT and not d.log:
                 bad |= v != np.round(v)
+            if d.kind == _INT and d.log:  # log of an integer (up to float error)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    e = np.exp(v)
+                    bad |= ~(np.abs(e - np.round(e)) <= 1e-9 * np.maximum(np.abs(e), 1.0))
             if bad.any():
                 raise ConfigError(d.name, float(v[np.argmax(bad)]),
                                   f"encoded values in [{lo}, {hi}]" +
                                   (" (integral)" if d.kind in (_CAT, _ORD, _CONST, _INT) else ""),
                                   where)
+        if self._conditional and X.shape[0]:
+            self._check_conditions(X, where)
         return X
+
+    def _check_conditions(self, X: np.ndarray, where: str) -> None:
+        """Each distinct row of a conditional space: NaN exactly where a hyperparameter is
+        inactive, and no forbidden combination (as :meth:`validate` checks a dict)."""
+        key = np.where(np.isnan(X), np.inf, X)  # NaN rows compare equal as inf
+        _, first = np.unique(key, axis=0, return_index=True)
+        idx = list(range(self.dim))
+        for r in np.sort(first):
+            self.validate(self._decode(X[r:r + 1], idx)[0], where=f"{where}, row {int(r)}")
 
     def canonicalize(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """Return the canonical form of a configuration (exact codec fixed point)."""
@@ -568,14 +596,14 @@ class Space:
         Parameters
         ----------
         n : int
-            Number of configurations.
+            Number of configurations, at most :data:`MAX_SAMPLE` (10^8) per call.
         rng : numpy Generator or int seed
             Source of randomness; an int is turned into ``default_rng(int)``. ``None`` is
             refused: hasbench never uses hidden global random state.
         method : {"random", "sobol"}
             Uniform random sampling, or a scrambled Sobol sequence (better coverage).
         """
-        n = check_int("n", n, 0, None, f"space {self.name!r}.sample")
+        n = check_int("n", n, 0, MAX_SAMPLE, f"space {self.name!r}.sample")
         rng = as_rng(rng, "rng")
         from ..errors import check_choice
 
@@ -637,7 +665,8 @@ class Space:
 
     def _apply_conditions(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         X = X.copy()
-        cfgs = self.decode(X)
+        idx = list(range(self.dim))
+        cfgs = self._decode(X, idx)
         for r, cfg in enumerate(cfgs):
             for _ in range(100):
                 active = self._active(cfg)
@@ -651,8 +680,8 @@ class Space:
                     break
                 except Exception:  # forbidden: redraw this row
                     X[r] = self.from_unit(rng.random((1, self.dim)))[0]
-                    cfg = self.decode(X[r:r + 1].copy())[0] if not np.isnan(X[r]).any() \
-                        else cfg
+                    cfg = self._decode(X[r:r + 1].copy(), idx)[0] \
+                        if not np.isnan(X[r]).any() else cfg
             else:
                 raise InvalidValueError("configspace", self.name, "a space whose forbidden "
                                         "clauses allow sampling", hint="100 redraws failed")
