@@ -23,12 +23,12 @@ Conventions
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidValueError, check_choice
+from ..errors import MAX_SEED, InvalidValueError, check_choice, check_real_array
 from ..spaces import Fidelity, Space
 
 __all__ = ["Benchmark", "maximize", "to_loss", "restrict_fidelity"]
@@ -104,6 +104,28 @@ class Benchmark(ABC):
         """Vectorised core: ``X`` validated ``(n, d)``, ``fidelity`` validated float array
         ``(n,)``, ``seed`` ``None`` or int array ``(n,)``; return ``{metric: (n,) array}``."""
 
+    #: Rows per :meth:`_query_arrays` call in :meth:`query`, :meth:`curve` and :meth:`cost`.
+    #: Bigger queries are answered chunk by chunk, so their time grows linearly with the
+    #: rows and their working memory (a surrogate's model inputs, about 0.8 kB a row on
+    #: ``digits-hia-cnn``) stays that of one chunk; the answers are the same (benchmarks
+    #: answer row by row).
+    query_chunk_rows: int = 32768
+
+    def _query_chunked(self, X: np.ndarray, fidelity: np.ndarray, seed: np.ndarray | None,
+                       metrics: Sequence[str]) -> dict[str, np.ndarray]:
+        n, c = X.shape[0], max(int(self.query_chunk_rows), 1)
+        if n <= c:
+            return self._query_arrays(X, fidelity, seed, metrics)
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, n, c):
+            part = self._query_arrays(X[i:i + c], fidelity[i:i + c],
+                                      None if seed is None else seed[i:i + c], metrics)
+            for m, v in part.items():
+                if m not in out:
+                    out[m] = np.empty(n, dtype=np.asarray(v).dtype)
+                out[m][i:i + c] = v
+        return out
+
     # ------------------------------------------------------------ public API
     @property
     def fidelity(self) -> Fidelity:
@@ -122,8 +144,8 @@ class Benchmark(ABC):
         if isinstance(configs, (dict, pd.DataFrame)) or isinstance(configs, (list, tuple)):
             if isinstance(configs, (list, tuple)) and configs and not isinstance(configs[0],
                                                                                  dict):
-                return self.space.check_array(np.asarray(configs, dtype=float),
-                                              where=f"{self.name}.query")
+                # rows of an encoded array (check_array refuses strings, bools, ragged rows)
+                return self.space.check_array(configs, where=f"{self.name}.query")
             return self.space.encode(configs)
         raise InvalidValueError("configs", type(configs).__name__,
                                 "a dict, a list of dicts, a DataFrame or an encoded array "
@@ -137,9 +159,11 @@ class Benchmark(ABC):
                 col = X[:, self.space.names.index(fid.name)]
                 return np.round(col).astype(float)
             return np.full(n, float(fid.upper))
-        f = np.asarray(fidelity, dtype=float)
-        if f.ndim == 0:
-            f = np.full(n, float(f))
+        # ints and floats only: a string ('9') or a bool is refused, not coerced
+        f = check_real_array("fidelity", fidelity, f"{self.name}.query",
+                             f"None, a number or a numeric array of shape ({n},)")
+        if f.ndim == 0:  # checked as given, also when there are no rows to broadcast to
+            f = np.full(n, float(fid.validate(f, where=f"{self.name}.query")))
         if f.shape != (n,):
             raise InvalidValueError("fidelity", f"array of shape {f.shape}",
                                     f"a scalar or an array of shape ({n},)", f"{self.name}.query")
@@ -148,23 +172,33 @@ class Benchmark(ABC):
     def _seed_array(self, seed: Any, n: int) -> np.ndarray | None:
         if seed is None:
             return None
-        s = np.asarray(seed)
-        if s.ndim == 0:
-            s = np.full(n, s)
-        if s.shape != (n,) or not np.issubdtype(s.dtype, np.integer) or (s < 0).any():
-            raise InvalidValueError("seed", seed, f"None, a non-negative int, or an int array "
-                                    f"of shape ({n},)", f"{self.name}.query")
-        return s.astype(np.int64)
+        allowed = f"None, an int in [0, 2**63 - 1], or an int array of shape ({n},)"
+        try:
+            s = np.asarray(seed)
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidValueError("seed", seed, allowed, f"{self.name}.query") from None
+        # bools and floats are refused; ints past int64 (numpy makes them uint64 or
+        # objects) too, instead of wrapping around to negative seeds
+        if s.dtype.kind not in "iu" or s.ndim > 1 or (s.ndim == 1 and s.shape != (n,)) \
+                or (s < 0).any() or (s.dtype.kind == "u" and (s > MAX_SEED).any()):
+            raise InvalidValueError("seed", seed, allowed, f"{self.name}.query")
+        return np.broadcast_to(s, (n,)).astype(np.int64)
 
     def _metric_list(self, metrics: Any) -> list[str]:
         if metrics is None:
             return list(self.metrics)
+        allowed = f"None, a metric name or a non-empty list of them: {self.metrics}"
         if isinstance(metrics, str):
             metrics = [metrics]
+        elif isinstance(metrics, (Mapping, set, frozenset, bytes)) or not hasattr(
+                metrics, "__iter__") or getattr(metrics, "ndim", 1) != 1:
+            raise InvalidValueError("metrics", metrics, allowed, f"{self.name}.query")
         metrics = list(metrics)
+        if not metrics:
+            raise InvalidValueError("metrics", metrics, allowed, f"{self.name}.query")
         for m in metrics:
             check_choice("metric", m, self.metrics, f"{self.name}.query", unknown=True)
-        return metrics
+        return [str(m) for m in metrics]  # numpy strings as plain ones (the answers' keys)
 
     def query(self, configs: Any, fidelity: Any = None, seed: Any = None,
               metrics: Any = None, as_arrays: bool = False):
@@ -177,7 +211,7 @@ class Benchmark(ABC):
         f = self._fidelity_array(X, fidelity)
         s = self._seed_array(seed, X.shape[0])
         ms = self._metric_list(metrics)
-        out = self._query_arrays(X, f, s, ms)
+        out = self._query_chunked(X, f, s, ms)
         if as_arrays:
             return out
         import pandas as pd
@@ -196,7 +230,7 @@ class Benchmark(ABC):
         Xr = np.repeat(X, k, axis=0)
         fr = np.tile(fv.astype(float), n)
         sr = None if s is None else np.repeat(s, k)
-        out = self._query_arrays(Xr, fr, sr, self._metric_list(metrics))
+        out = self._query_chunked(Xr, fr, sr, self._metric_list(metrics))
         return {m: v.reshape(n, k) for m, v in out.items()}
 
     def cost(self, configs: Any, from_fidelity: Any = 0, to_fidelity: Any = None,
@@ -207,21 +241,32 @@ class Benchmark(ABC):
         n = X.shape[0]
         to = self._fidelity_array(X, to_fidelity)
         s = self._seed_array(seed, n)
-        c_to = self._query_arrays(X, to, s, [self.cost_metric])[self.cost_metric]
-        frm = np.asarray(from_fidelity, dtype=float)
+        fid = self.fidelity
+        allowed = (f"0 (from scratch) or a fidelity in [{fid.lower:g}, {fid.upper:g}] "
+                   f"(a scalar or an array of shape ({n},))")
+        frm = check_real_array("from_fidelity", from_fidelity, f"{self.name}.cost", allowed)
         frm = np.full(n, float(frm)) if frm.ndim == 0 else frm
         if frm.shape != (n,):
-            raise InvalidValueError("from_fidelity", f"array of shape {frm.shape}",
-                                    f"a scalar or an array of shape ({n},)", f"{self.name}.cost")
+            raise InvalidValueError("from_fidelity", f"array of shape {frm.shape}", allowed,
+                                    f"{self.name}.cost")
+        bad = ~np.isfinite(frm) | (frm < 0)  # NaN or a negative value is no "from scratch"
+        if bad.any():
+            raise InvalidValueError("from_fidelity", float(frm[np.argmax(bad)]), allowed,
+                                    f"{self.name}.cost")
         if (frm > to).any():
             raise InvalidValueError("from_fidelity", float(frm[np.argmax(frm > to)]),
                                     "values <= to_fidelity", f"{self.name}.cost")
-        c_from = np.zeros(n)
         pos = frm > 0
         if pos.any():
-            self.fidelity.validate(frm[pos], where=f"{self.name}.cost")
-            c_from[pos] = self._query_arrays(X[pos], frm[pos], None if s is None else s[pos],
-                                             [self.cost_metric])[self.cost_metric]
+            try:
+                fid.validate(frm[pos], where=f"{self.name}.cost")
+            except InvalidValueError as exc:
+                raise exc.with_parameter("from_fidelity") from None
+        c_to = self._query_chunked(X, to, s, [self.cost_metric])[self.cost_metric]
+        c_from = np.zeros(n)
+        if pos.any():
+            c_from[pos] = self._query_chunked(X[pos], frm[pos], None if s is None else s[pos],
+                                              [self.cost_metric])[self.cost_metric]
         return np.maximum(c_to - c_from, 0.0)
 
     def to_loss(self, metric: str, values: np.ndarray) -> np.ndarray:
