@@ -18,6 +18,14 @@ Measured in one run (ratios need no absolute baseline):
 
 Without a shipped benchmark (or with ``--synthetic``) a surrogate is fitted on a synthetic
 run table first.
+
+4. ``--big-rows N`` (a separate case; sections 1-3 are skipped): one query of ``N`` rows
+   (default of the report: 1,000,000), a broadcast view of one config
+   (``np.broadcast_to``), on the benchmark's shipped surrogate and run table, against 10,000
+   rows of the same view. Per-row time of the big query / per-row time of the small one
+   (target <= 1.25: big queries scale linearly), and the big query against the same rows in
+   one ``_query_arrays`` call (how ``query`` answered before it chunked), with the peak of
+   traced memory of each. ``--big-metrics valid_acc`` for one metric (default: all).
 """
 
 from __future__ import annotations
@@ -51,7 +59,12 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="XGBoost threads (both sides)")
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--json", default=None, help="write results as JSON here")
+    ap.add_argument("--big-rows", type=int, default=0,
+                    help="run case 4 (one query of this many rows) instead of 1-3")
+    ap.add_argument("--big-metrics", default="all", help="case 4: 'all' or one metric")
     args = ap.parse_args(argv)
+    if args.big_rows:
+        return big_query(args.bench, args.big_rows, args.big_metrics, args.json)
 
     import xgboost
 
@@ -170,6 +183,69 @@ def main(argv=None) -> int:
           f"{ld['fresh_process_incl_import_s']:.2f} s")
     if args.json:
         with open(args.json, "w") as fh:
+            json.dump(res, fh, indent=1)
+    return 0
+
+
+def _timed(fn):
+    """Seconds and peak traced memory (bytes) of one call."""
+    import tracemalloc
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    fn()
+    dt = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return dt, peak
+
+
+def _big_case(bench, x: np.ndarray, rows: int, small: int, ms) -> dict:
+    fid = 9.0
+    Xs = np.broadcast_to(x, (small, x.shape[1]))
+    Xb = np.broadcast_to(x, (rows, x.shape[1]))
+    bench.query(Xs, fidelity=fid, metrics=ms, as_arrays=True)  # warm up
+    t_small = _best(lambda: bench.query(Xs, fidelity=fid, metrics=ms, as_arrays=True),
+                    repeat=3)[0]
+    t_big, m_big = _timed(lambda: bench.query(Xb, fidelity=fid, metrics=ms, as_arrays=True))
+    # the old path: every row in one backend call
+    Xc = bench.space.check_array(Xb)
+    mlist = bench._metric_list(ms)
+    t_one, m_one = _timed(lambda: bench._query_arrays(Xc, np.full(rows, fid), None, mlist))
+    return {"small_s": t_small, "big_chunked_s": t_big, "big_one_call_s": t_one,
+            "per_row_ratio_chunked": (t_big / rows) / (t_small / small),
+            "per_row_ratio_one_call": (t_one / rows) / (t_small / small),
+            "speedup_vs_one_call": t_one / t_big,
+            "peak_mb_chunked": m_big / 1e6, "peak_mb_one_call": m_one / 1e6,
+            "chunk_rows": bench.query_chunk_rows}
+
+
+def big_query(name: str, rows: int, metrics: str, json_out: str | None,
+              small: int = 10_000) -> int:
+    """Case 4: a big query of one config's broadcast view, chunked (``query``) and in one
+    backend call (the old path), against a small one; see the module docstring."""
+    import hasbench
+
+    ms = None if metrics == "all" else metrics
+    res: dict = {"benchmark": name, "rows": rows, "small_rows": small, "metrics": metrics}
+    for kind in ("surrogate", "table"):
+        bench = hasbench.load(name, kind=kind)
+        if kind == "table":
+            x = np.asarray(bench.table.X[np.flatnonzero(bench._has_runs)[:1]], dtype=float)
+        else:
+            x = bench.space.sample_array(1, 0)
+        r = res[kind] = _big_case(bench, x, rows, small, ms)
+        print(f"{kind} ({metrics}): {small:,} rows {r['small_s']:.3f} s; {rows:,} rows "
+              f"chunked {r['big_chunked_s']:.2f} s (per row {r['per_row_ratio_chunked']:.2f}x "
+              f"the small query, target <= 1.25; peak {r['peak_mb_chunked']:.0f} MB), in one "
+              f"call {r['big_one_call_s']:.2f} s ({r['per_row_ratio_one_call']:.2f}x; peak "
+              f"{r['peak_mb_one_call']:.0f} MB): chunked {r['speedup_vs_one_call']:.2f}x "
+              "faster", flush=True)
+    res["machine"] = {"platform": platform.platform(), "python": platform.python_version(),
+                      "cpu_count": os.cpu_count(), "numpy": np.__version__,
+                      "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    if json_out:
+        with open(json_out, "w") as fh:
             json.dump(res, fh, indent=1)
     return 0
 
