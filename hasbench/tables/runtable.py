@@ -179,6 +179,25 @@ def _extended_provenance(st: _State, rec: dict[str, Any], n_runs: int, n_configs
     return prov
 
 
+def _provenance_note(prov: Mapping[str, Any], n_configs: int) -> str | None:
+    """A warning for ``table info`` when the provenance's first command does not describe
+    the table as it is: it names fewer configs than the table holds and no extension record
+    says how the rest came (tables extended before hasbench recorded extensions)."""
+    first = prov.get("n_configs")
+    exts = [e for e in (prov.get("extensions") or []) if isinstance(e, dict)]
+    if not isinstance(first, (int, np.integer)) or isinstance(first, bool):
+        return None
+    known = max([int(first)] + [int(e["configs_after"]) for e in exts
+                                if isinstance(e.get("configs_after"), (int, np.integer))])
+    if known >= n_configs:
+        return None
+    return (f"the table holds {n_configs} configs, but its provenance records only "
+            f"{known} (the first command's --n-configs {first}"
+            + (f" and {len(exts)} extension record(s)" if exts else
+               "; no extension records: it was extended before hasbench recorded them")
+            + "); data/README.md gives the commands that made the shipped tables")
+
+
 class _State:
     """In-memory contents of a table (what is written to disk)."""
 
@@ -590,6 +609,9 @@ class RunTable:
             if self.cost_metric != "epoch_time":
                 out[f"total {self.cost_metric} (s)"] = round(
                     float(np.nansum(self.cost(cumulative=True)[rows, last])), 1)
+        note = _provenance_note(self.provenance, self.n_configs)
+        if note:
+            out["provenance note"] = note
         out["provenance"] = self.provenance
         return out
 

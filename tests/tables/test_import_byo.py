@@ -356,6 +356,35 @@ def test_extending_a_table_records_provenance(tmp_path, cli):
     assert (ext["runs_before"], ext["runs_after"]) == (10, 12)
 
 
+def test_info_warns_when_provenance_describes_fewer_configs(tmp_path, cli):
+    """Issue 21 item 9: a table extended before extension records existed showed its first
+    command (--n-configs 1024 for 4,096 configs) as if it described the table."""
+    from hasbench.spaces import get_space
+
+    sp = get_space("hia-cnn")
+    runs = [Run(config=c, seed=0, metrics={"valid_acc": [0.5]}, epoch_time=[1.0],
+                static={"params": 1.0, "flops": 1.0, "model_bytes": 4.0})
+            for c in sp.sample(3, 0)]
+    prov = {"command": "hasbench collect --n-configs 1", "n_configs": 1}
+    with RunTableWriter(tmp_path / "old.h5", space=sp, metrics=["valid_acc"], max_epochs=1,
+                        provenance=prov) as w:
+        for run in runs:
+            w.append(run)
+    r = cli("table", "info", tmp_path / "old.h5")
+    assert r.returncode == 0, r.stderr
+    note = [ln for ln in r.stdout.splitlines() if ln.startswith("provenance note")]
+    assert len(note) == 1 and "holds 3 configs" in note[0] and "records only 1" in note[0]
+    # a table whose extensions are recorded is described by them: no note
+    with RunTableWriter(tmp_path / "new.h5", space=sp, metrics=["valid_acc"], max_epochs=1,
+                        provenance=prov) as w:
+        w.append(runs[0])
+    with RunTableWriter(tmp_path / "new.h5", provenance={"n_configs": 3}) as w:
+        for run in runs[1:]:
+            w.append(run)
+    r = cli("table", "info", tmp_path / "new.h5")
+    assert r.returncode == 0 and "provenance note" not in r.stdout, r.stdout
+
+
 def test_split_is_an_exact_copy_of_the_arrays(tmp_path):
     from hasbench.spaces import get_space
 
