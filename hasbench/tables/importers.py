@@ -232,17 +232,51 @@ def _fmt_num(x: float) -> str:
     return f"{x:.6g}"
 
 
+def _looks_log(v: np.ndarray, log_span: float) -> bool:
+    """Whether a positive config column spanning more than ``log_span`` was drawn on a log
+    scale (see :func:`space_from_frame`)."""
+    from scipy import stats
+
+    lo, hi = float(v.min()), float(v.max())
+    if not (lo > 0 and hi / lo > log_span):
+        return False
+    u = np.unique(v)
+    if len(u) <= 16 and len(v) >= 2 * len(u):  # a grid: compare its spacings
+        d, r = np.diff(u), np.diff(np.log(u))
+        return bool(np.std(r) / np.mean(r) < np.std(d) / np.mean(d))
+    lin = stats.kstest((v - lo) / (hi - lo), "uniform").statistic
+    lg = stats.kstest((np.log(v) - np.log(lo)) / (np.log(hi) - np.log(lo)),
+                      "uniform").statistic
+    return bool(lg < lin)
+
+
+def _looks_like_int_grid(v: np.ndarray, max_grid: int) -> bool:
+    """A few integers with gaps in their range, each value repeated (see
+    :func:`space_from_frame`)."""
+    u = np.unique(v)
+    return bool(2 < len(u) <= max_grid and len(v) >= 4 * len(u)
+                and len(u) < u[-1] - u[0] + 1)
+
+
 def space_from_frame(df, columns: Sequence[str], fidelity: str | None, n_steps: int,
                      name: str = "imported", log_span: float = 100.0,
                      metadata: Mapping[str, Any] | None = None,
-                     types: Mapping[str, Any] | None = None) -> Space:
+                     types: Mapping[str, Any] | None = None, max_grid: int = 16) -> Space:
     """Build a :class:`~hasbench.spaces.Space` from config columns.
 
-    Undeclared columns: numeric columns become floats, or integers when every value is
-    integral; a positive column spanning more than ``log_span`` (default two decades) is
-    log-scaled; bounds are the observed min/max, floats rounded outwards to 6 significant
-    digits. A column with one value becomes a constant. Other columns become categoricals
-    over their sorted distinct values (as strings). ``types`` declares columns instead
+    Undeclared columns (our rules; every guess is printed by the importer and can be
+    overridden with ``types`` / ``--hp``): numeric columns become floats, or integers when
+    every value is integral. A few integers that leave gaps in their range and repeat (at
+    most ``max_grid`` distinct values, each seen 4 times on average, e.g. widths {32, 64,
+    128, 256}) become an ordinal over those values. A positive column spanning more than
+    ``log_span`` (default two decades) is log-scaled only if it looks log-distributed: a
+    grid of at most ``max_grid`` values more evenly spaced in log than in linear scale, or
+    else a sample closer to uniform (Kolmogorov-Smirnov statistic) in log than in linear
+    scale, so dropout drawn uniformly from [0.004, 0.5] stays linear while a learning rate
+    drawn log-uniformly from [1e-5, 0.1] is log-scaled. Bounds are the observed min/max,
+    floats rounded outwards to 6 significant digits. A column with one value becomes a
+    constant. Other columns become categoricals over their sorted distinct values (as
+    strings). ``types`` declares columns instead
     (:func:`parse_hp_spec`: type, bounds, log, choices); observed values outside declared
     bounds or choices are refused. The fidelity is ``Fidelity(fidelity or "fidelity", 1,
     n_steps)``.
@@ -310,12 +344,17 @@ def space_from_frame(df, columns: Sequence[str], fidelity: str | None, n_steps: 
         if decl is None and lo == hi:
             hps.append(CS.Constant(c, int(lo) if integral else lo))
             continue
+        if decl is None and integral and _looks_like_int_grid(v, max_grid):
+            # a few integers that do not fill their range ({32, 64, 128, 256}): the set the
+            # user sampled from, not every integer between its ends
+            hps.append(CS.OrdinalHyperparameter(c, [int(x) for x in np.unique(v)]))
+            continue
         blo, bhi = (float(decl["lower"]), float(decl["upper"])) if decl and "lower" in decl \
             else (lo, hi)
         if blo == bhi:
             hps.append(CS.Constant(c, int(blo) if is_int else blo))
             continue
-        logs = decl["log"] if decl and "log" in decl else (blo > 0 and bhi / blo > log_span)
+        logs = decl["log"] if decl and "log" in decl else _looks_log(v, log_span)
         if logs and blo <= 0:
             raise InvalidValueError(f"column {c!r}", lo, "values > 0 for a log-scaled "
                                     "hyperparameter", where)

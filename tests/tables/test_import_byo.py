@@ -420,3 +420,33 @@ def test_split_is_an_exact_copy_of_the_arrays(tmp_path):
         assert part.provenance["split_of"]["fraction"] == 0.4
     with pytest.raises(InvalidValueError):
         split_table(src, tmp_path / "a.h5", tmp_path / "c.h5")
+
+
+def test_inferred_scales_follow_how_values_were_drawn(tmp_path, cli):
+    """Issue 21 item 9: dropout drawn uniformly from [0.004, 0.5] was log-scaled (span >
+    100) and widths {32, 64, 128, 256} became every integer from 32 to 256."""
+    rng = np.random.default_rng(3)
+    n = 120
+    cfg = {"dropout": rng.uniform(0.004, 0.5, n), "width": rng.choice([32, 64, 128, 256], n),
+           "lr": 10 ** rng.uniform(-5, -1, n), "layers": rng.integers(1, 5, n),
+           "lr_grid": rng.choice([1e-4, 1e-3, 1e-2, 1e-1], n)}
+    rows = [dict({k: v[i] for k, v in cfg.items()}, epoch=e, valid_acc=0.5 + 0.01 * e)
+            for i in range(n) for e in (1, 2)]
+    pd.DataFrame(rows).to_csv(tmp_path / "runs.csv", index=False)
+    r = cli("data", "import", tmp_path / "runs.csv", "--out", tmp_path / "t.h5",
+            "--metrics", "valid_acc", "--hyperparameters", ",".join(cfg))
+    assert r.returncode == 0, r.stderr
+    sp = RunTable.read(tmp_path / "t.h5").space
+    hp = sp.configspace
+    assert not hp["dropout"].log and hp["lr"].log and hp["lr_grid"].log
+    assert list(hp["width"].sequence) == [32, 64, 128, 256]  # those values, in order
+    assert (hp["layers"].lower, hp["layers"].upper) == (1, 4)  # a contiguous range stays one
+    # and the printed summary says so, so a wrong guess is seen (and --hp overrides it)
+    assert "dropout (float, [" in r.stdout and "lr (float, log," in r.stdout
+    assert "width (ordinal: 32|64|128|256)" in r.stdout
+    r = cli("data", "import", tmp_path / "runs.csv", "--out", tmp_path / "t2.h5",
+            "--metrics", "valid_acc", "--hyperparameters", ",".join(cfg),
+            "--hp", "width=int:32:256", "--hp", "dropout=float:0.004:0.5:log")
+    assert r.returncode == 0, r.stderr
+    hp = RunTable.read(tmp_path / "t2.h5").space.configspace
+    assert hp["dropout"].log and (hp["width"].lower, hp["width"].upper) == (32, 256)
