@@ -61,9 +61,9 @@ naming the target among the sources is refused.
 
 Trace bookkeeping: the trace has one row per trial with its cost (``cost``) and every
 pruned/failed job; :attr:`stage_log` (from :class:`~hasbench.optimizers.staged.StagedSearch`)
-records each stage's names, allocation, job range and counts, and
-:func:`~hasbench.optimizers.staged.trace_stages` recovers every row's stage from a saved
-trace.
+records each stage's names, allocation, job range and counts; the trace's ``stage`` column
+holds every row's stage (:func:`~hasbench.optimizers.staged.trace_stages` reads it, or
+rebuilds it for traces of schema version 1-2, which have no such column).
 """
 
 from __future__ import annotations

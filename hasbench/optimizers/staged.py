@@ -18,7 +18,8 @@ in fidelity). A stage whose every result failed leaves its group at the working 
 architecture stage at the smallest budget, Zela et al. 2018 spec section 5).
 ``stage_log`` records per stage its names, budgets, first and last job id (a stage's jobs
 have consecutive ids), the counts of measured, failed and pruned jobs, the simulated start
-and end times and the best values.
+and end times and the best values. Every job carries its stage in ``Job.info['stage']``,
+which the simulator writes into the trace's ``stage`` column.
 
 Multi-fidelity bases (Hyperband, BOHB, ASHA, DEHB, SH): jobs pass through unchanged in
 meaning -- a continuation stays a continuation (``continues``, ``resume_from``) of the same
@@ -330,9 +331,12 @@ def trace_stages(trace: Any, trials: Sequence[int] | None = None,
                  stage_time: Sequence[float] | None = None) -> np.ndarray:
     """The stage of every row of a staged run's trace (aligned with ``trace.frame``).
 
-    The simulator's trace has no stage column, so the stages are recovered from the rule the
-    optimizer applies: a stage's jobs have consecutive job ids; a job belongs to the running
-    stage while fewer than ``trials[k]`` non-pruned jobs of the stage came before it and its
+    A trace of schema version 3 or later records each job's stage in its ``stage`` column
+    (the stage that asked for the job, :class:`StagedSearch` ``Job.info['stage']``); without
+    ``trials``/``stage_time`` that column is returned as it is. Older traces have no such
+    column; for them (or when ``trials``/``stage_time`` are given) the stages are rebuilt
+    from the rule the optimizer applies: a stage's jobs have consecutive job ids; a job
+    belongs to the running stage while fewer than ``trials[k]`` non-pruned jobs of the stage came before it and its
     start is less than ``stage_time[k]`` simulated seconds after the stage's first job.
     ``trials``/``stage_time`` default to those of the optimizer rebuilt from the trace's
     metadata (its registry name and ``optimizer_kwargs``; pass them when the run was given an
@@ -342,6 +346,8 @@ def trace_stages(trace: Any, trials: Sequence[int] | None = None,
     the ``stage_log`` attribute of the optimizer instance is the direct record.
     """
     frame = trace.frame
+    if trials is None and stage_time is None and "stage" in frame.columns:
+        return frame["stage"].to_numpy(dtype=np.int64).copy()
     if trials is None and stage_time is None:
         from ..spaces import Space
         from . import get_optimizer

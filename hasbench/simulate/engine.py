@@ -315,7 +315,7 @@ def _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluati
     overhead = 0.0
     running: dict[int, tuple] = {}
     rec: list[tuple] = []  # (job, trial, worker, start, end, fid, resume, cont, status, bseed,
-    #                        value, loss, cost, x)
+    #                        value, loss, cost, x, bracket, rung, forced, stage)
     stop_asking = False
     curves: dict[int, dict[float, float]] = {}  # trial -> {fidelity: loss}, for pruners
     perf = time.perf_counter
@@ -346,7 +346,7 @@ def _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluati
                                 job.resume_from, job.continues, "pruned", ev.seed_of(
                                     job.trial_id, job.x), math.nan, math.nan, 0.0, job.x,
                                 job.info.get("iteration", -1), job.info.get("rung", -1),
-                                False))
+                                False, job.info.get("stage", -1)))
                     opt.tell_pruned(job, feats)
                     continue
             forced = pruner is not None and consecutive >= max_consecutive_prunes
@@ -387,7 +387,7 @@ def _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluati
             rec.append((job.job_id, job.trial_id, w, start, end, job.fidelity,
                         job.resume_from, job.continues, status, ev.seed_of(job.trial_id, job.x),
                         value, result.loss, cost, job.x, job.info.get("iteration", -1),
-                        job.info.get("rung", -1), forced))
+                        job.info.get("rung", -1), forced, job.info.get("stage", -1)))
 
     top_fid = float(benchmark.fidelity.upper)
     exp = (yield from _expected_losses(rec, ev, objective, top_fid, bool(noise))) \
@@ -516,8 +516,8 @@ def _frame(rec: list[tuple], names: list[str],
            expected: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     n = len(rec)
     cols = ["job", "trial", "worker", "start", "end", "fidelity", "resume_from", "continues",
-            "status", "bench_seed", "value", "loss", "cost", "bracket", "rung", "forced",
-            "expected_loss", "expected_loss_max"]
+            "status", "bench_seed", "value", "loss", "cost", "bracket", "rung", "stage",
+            "forced", "expected_loss", "expected_loss_max"]
     if n == 0:
         df = pd.DataFrame({c: [] for c in cols})
         for c in ("incumbent", "incumbent_any", "incumbent_true", "incumbent_any_true"):
@@ -537,6 +537,7 @@ def _frame(rec: list[tuple], names: list[str],
         "value": np.array(z[10], dtype=float), "loss": np.array(z[11], dtype=float),
         "cost": np.array(z[12], dtype=float),
         "bracket": np.array(z[14], dtype=np.int64), "rung": np.array(z[15], dtype=np.int64),
+        "stage": np.array(z[17], dtype=np.int64),
         "forced": np.array(z[16], dtype=bool),
         "expected_loss": np.asarray(expected[0], dtype=float),
         "expected_loss_max": np.asarray(expected[1], dtype=float),

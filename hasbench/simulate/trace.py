@@ -17,6 +17,9 @@ One row per finished (or pruned) job, in completion order. Columns:
 ``cost``            charged seconds (``end - start`` without overhead)
 ``bracket``         Hyperband/BOHB/SH iteration (bracket instance) of the job, else -1
 ``rung``            rung index within the bracket (SH, Hyperband, BOHB, ASHA), else -1
+``stage``           stage (group) index of the job in a staged search (``staged``,
+                    ``two-step``, ``grouped-sequential``: the optimizer's ``Job.info['stage']``,
+                    the stage that asked for it), else -1
 ``incumbent``       best loss so far among results at the *largest fidelity evaluated so far*
                     (HpBandSter/BOHB-paper convention); can rise when a larger fidelity is
                     first reached
@@ -39,7 +42,9 @@ see ``Benchmark.optimum_loss``) with ``optimum_source`` (how it was determined),
 ``regret_fidelity`` (the fidelity ``expected_loss_max`` is read at), hasbench version.
 
 Schema version 2 added ``forced``, ``expected_loss``, ``expected_loss_max``,
-``incumbent_true``, ``incumbent_any_true``; version-1 traces still load (without them). Stored as parquet (pyarrow; metadata in the schema under ``hasbench``) or,
+``incumbent_true``, ``incumbent_any_true``; version-1 traces still load (without them).
+Schema version 3 added ``stage``; version-1 and -2 traces still load, without it (their
+stages can be rebuilt with :func:`hasbench.optimizers.staged.trace_stages`). Stored as parquet (pyarrow; metadata in the schema under ``hasbench``) or,
 without pyarrow, as CSV plus a ``.json`` sidecar. Never pickled.
 """
 
@@ -57,9 +62,9 @@ from ..errors import SchemaError, check_path
 
 __all__ = ["Trace", "TRACE_SCHEMA_VERSION", "have_parquet"]
 
-TRACE_SCHEMA_VERSION = 2
+TRACE_SCHEMA_VERSION = 3
 #: versions :meth:`Trace.load` reads
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 _META_KEY = b"hasbench"
 
 
