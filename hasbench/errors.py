@@ -20,6 +20,7 @@ __all__ = [
     "HasbenchError",
     "InvalidValueError",
     "UnknownNameError",
+    "MissingDependencyError",
     "ConfigError",
     "FidelityError",
     "SchemaError",
@@ -142,6 +143,31 @@ class UnknownNameError(HasbenchError, KeyError):
         super().__init__(msg)
 
     def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
+        return self.message
+
+
+class MissingDependencyError(HasbenchError, ImportError):
+    """An optional package that a feature needs is not installed (the environment, not the
+    input, is at fault: the CLI exits 1).
+
+    Attributes: ``package`` (the import name), ``feature`` (what needs it), ``extra``
+    (hasbench's extra that provides it) and ``where``."""
+
+    def __init__(self, package: str, feature: str, extra: str | None = None,
+                 where: str | None = None, hint: str | None = None):
+        self.package = package
+        self.feature = feature
+        self.extra = extra
+        self.where = where
+        self.hint = hint
+        prefix = f"{where}: " if where else ""
+        how = (f"pip install -e '.[{extra}]' in the hasbench clone, or pip install {package}"
+               if extra else f"pip install {package}")
+        self.message = (f"{prefix}{feature} needs the package '{package}', which is not "
+                        f"installed; install it with: {how}" + (f". {hint}" if hint else ""))
+        super().__init__(self.message, name=package)
+
+    def __str__(self) -> str:
         return self.message
 
 

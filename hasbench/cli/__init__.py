@@ -17,11 +17,11 @@ import sys
 import traceback
 
 from .. import __version__
-from ..errors import HasbenchError
+from ..errors import HasbenchError, MissingDependencyError
 
 #: command modules, in the order they appear in ``hasbench --help``
-COMMANDS = ["spaces", "table", "collect", "fit", "validate", "data", "run", "results", "importance",
-            "budget", "reproduce"]
+COMMANDS = ["spaces", "table", "collect", "fit", "validate", "data", "run", "results", "plot",
+            "importance", "budget", "reproduce"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         text = _one_line(exc)  # errors raised by a command name it already
         text = text.removeprefix(f"hasbench {args.command}: ")
         print(f"hasbench {args.command}: error: {text}", file=sys.stderr)
-        return 2
+        # a missing optional package is the environment's fault, not bad usage
+        return 1 if isinstance(exc, MissingDependencyError) else 2
     except (OSError, MemoryError, ImportError, RuntimeError, ValueError, TypeError,
             KeyError, IndexError, UnicodeError) as exc:
         if isinstance(exc, BrokenPipeError):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidValueError, check_choice, check_int
+from ..errors import MissingDependencyError, check_choice, check_int
 from .base import Job, Optimizer, Result, _loss_of, fidelity_ladder
 
 __all__ = ["OptunaSampler"]
@@ -23,8 +23,7 @@ def _import_optuna():
     try:
         import optuna
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise InvalidValueError("optimizer", "optuna", "an installed optuna",
-                                hint="pip install 'hasbench[optuna]'") from exc
+        raise MissingDependencyError("optuna", "the optuna optimizer", "optuna") from exc
     return optuna
 
 

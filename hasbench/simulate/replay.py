@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..benchmarks.base import Benchmark
-from ..errors import InvalidValueError, check_choice, check_int, check_path
+from ..errors import InvalidValueError, MissingDependencyError, check_choice, check_int, check_path
 from .engine import simulate_many
 
 __all__ = ["replay_many", "resolve_benchmark", "seed_path", "parse_seeds"]
@@ -174,6 +174,11 @@ def replay_many(benchmark: Any, optimizer: Any, seeds: Any, out: Any, *, n_worke
     out = check_path("out", out)
     processes = check_int("processes", processes, 1, None, where)
     executor = check_choice("executor", executor, ["process", "ray"], where)
+    if executor == "ray":  # before anything is written or shown
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise MissingDependencyError("ray", "executor='ray'", "ray", where)
     from .trace import have_parquet
 
     ext = ".parquet" if have_parquet() else ".csv"
@@ -278,8 +283,7 @@ def _run_ray(spec, kwargs, todo, out, ext, processes, chunk_size, bar) -> None:
     try:
         import ray
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise InvalidValueError("executor", "ray", "an installed ray",
-                                hint="pip install -e '.[ray]' in the hasbench clone") from exc
+        raise MissingDependencyError("ray", "executor='ray'", "ray", "replay_many") from exc
     started = False
     if not ray.is_initialized():
         ray.init(num_cpus=processes, include_dashboard=False, log_to_driver=False,

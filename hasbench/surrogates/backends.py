@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidValueError, SchemaError, check_choice
+from ..errors import InvalidValueError, MissingDependencyError, SchemaError, check_choice
 from ._verify import (
     MAX_FILE_BYTES,
     check_xgb_model,
@@ -402,9 +402,9 @@ class MLPRegressor(_CurveModel):
         try:
             import torch
         except ImportError:  # pragma: no cover - depends on the install
-            raise InvalidValueError("model", "mlp", ["xgb", "knn", "gp"], "MLPRegressor.fit",
-                                    hint="the MLP surrogate needs torch: pip install "
-                                         "-e '.[train]' in the hasbench clone") from None
+            raise MissingDependencyError("torch", "fitting the MLP surrogate (model 'mlp'; "
+                                         "'xgb', 'knn' and 'gp' need no torch)", "train",
+                                         "MLPRegressor.fit") from None
         X, Y = self._curves(np.asarray(F, float), np.asarray(y, float))
         X = X.astype(np.float32)
         self.y_mean = Y.mean(0)

@@ -32,7 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidValueError, UnknownNameError, check_choice, check_float, check_path
+from ..errors import (
+    InvalidValueError,
+    MissingDependencyError,
+    UnknownNameError,
+    check_choice,
+    check_float,
+    check_path,
+)
 from ..spaces import Fidelity, Space, get_space
 from .runtable import Run, RunTable, write_table
 
@@ -55,10 +62,9 @@ def read_tidy(source: Any, where: Mapping[str, Any] | None = None):
         if name.endswith((".parquet", ".pq")):
             try:
                 df = pd.read_parquet(p)
-            except ImportError as exc:  # pragma: no cover - depends on install
-                raise InvalidValueError("source", str(p), "a CSV file (parquet needs pyarrow: "
-                                        "pip install 'hasbench[parquet]')", "read_tidy",
-                                        hint=str(exc)) from None
+            except ImportError:  # pragma: no cover - depends on install
+                raise MissingDependencyError("pyarrow", "reading a parquet file", "parquet",
+                                             "read_tidy") from None
         elif name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
             df = pd.read_csv(p, sep="\t" if ".tsv" in name else ",")
         else:
@@ -1151,8 +1157,8 @@ def export_synetune(table: RunTable | str | os.PathLike, out: str | os.PathLike,
     try:
         import pyarrow  # noqa: F401
     except ImportError:  # pragma: no cover - depends on install
-        raise InvalidValueError("engine", "pyarrow", "installed", "export_synetune",
-                                hint="pip install 'hasbench[parquet]'") from None
+        raise MissingDependencyError("pyarrow", "exporting to Syne Tune (parquet files)",
+                                     "parquet", "export_synetune") from None
     d.mkdir(parents=True, exist_ok=True)
     hp = pd.DataFrame(table.configs).reindex(columns=names)
     for n in names:

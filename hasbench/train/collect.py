@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidValueError, check_choice, check_int, check_path
+from ..errors import InvalidValueError, MissingDependencyError, check_choice, check_int, check_path
 from ..spaces import Space, get_space
 from ..tables import RunTable, RunTableWriter, config_id
 from ..tables._lock import acquire_lock
@@ -295,9 +295,7 @@ class _RayExecutor:
         try:
             import ray
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise InvalidValueError("executor", "ray", ["local"], "collect",
-                                    hint="install the 'ray' extra (pip install hasbench[ray])"
-                                    ) from exc
+            raise MissingDependencyError("ray", "executor 'ray'", "ray", "collect") from exc
         from .datasets import load_dataset
 
         self.ray = ray

@@ -175,3 +175,38 @@ def test_docs_cli_md_names_the_vocabulary():
     for word in ("--processes", "--workers", "--executor", "--seed-column", "--overwrite",
                  "--out", "deprecated"):
         assert word in text
+
+
+@pytest.mark.parametrize("blocked, argv, package", [
+    ("pyarrow", ["data", "export-synetune", "{table}", "--out", "{tmp}/st"], "pyarrow"),
+    ("ray", ["run", "--benchmark", "synthetic:hia-cnn", "--optimizer", "random", "--seeds",
+             "0-1", "--budget", "10fe", "--executor", "ray", "--processes", "2",
+             "--out", "{tmp}/r"], "ray"),
+])
+def test_missing_package_is_the_environment_exit_1(table, tmp_path, blocked, argv, package):
+    """Issue 21 item 9: a missing optional package said "allowed: installed" and exited 2
+    (bad usage). It is a named error (MissingDependencyError) that names the package and the
+    extra, and the CLI exits 1. The package is made unimportable in a real subprocess."""
+    argv = [a.format(table=table, tmp=tmp_path) for a in argv]
+    code = (f"import sys; sys.modules[{blocked!r}] = None\n"
+            "from hasbench.cli import main\n"
+            f"sys.exit(main({argv!r}))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    err = p.stderr.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert f"'{package}'" in err[0] and "not installed" in err[0]
+    assert f"pip install -e '.[{package if package != 'pyarrow' else 'parquet'}]'" in err[0]
+    assert "allowed: installed" not in err[0]
+
+
+def test_missing_dependency_error_pickles_and_is_an_import_error():
+    import pickle
+
+    from hasbench.errors import HasbenchError, MissingDependencyError
+
+    e = MissingDependencyError("pyarrow", "parquet files", "parquet", "export_synetune")
+    back = pickle.loads(pickle.dumps(e))
+    assert isinstance(back, ImportError) and isinstance(back, HasbenchError)
+    assert str(back) == str(e) and back.package == "pyarrow" and back.extra == "parquet"
