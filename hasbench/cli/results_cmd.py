@@ -34,7 +34,8 @@ def register(subparsers) -> None:
                    "refused")
     p.add_argument("--csv", default=None, help="write the tidy incumbent table here")
     p.add_argument("--plot", default=None, help="write an anytime plot (median regret vs "
-                   "simulated time, 25-75%% band over seeds) to this PNG/PDF/SVG file")
+                   "simulated time, bootstrap 95%% CI band over seeds; 'hasbench plot --kind "
+                   "anytime') to this .png or .pdf file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --plot or "
                    "--csv file")
     p.set_defaults(func=run)
@@ -64,7 +65,10 @@ def run(args) -> int:
     if args.csv:
         check_new_output("--csv", args.csv, "results", args.overwrite)
     if args.plot:
-        check_new_output("--plot", args.plot, "results", args.overwrite)
+        from ..analysis.plots import check_figure_path
+
+        check_figure_path(args.plot, args.overwrite, parameter="--plot",
+                          where="hasbench results")
     labels = list(args.label or [])
     if len(labels) > len(args.paths):
         raise InvalidValueError("--label", labels, f"at most one label per path "
@@ -112,11 +116,12 @@ def run(args) -> int:
                                     hint="hasbench never overwrites your files")
         df.to_csv(path, index=False)
         print(f"wrote {path}")
-    if args.plot:
-        from ..results import plot_anytime
+    if args.plot:  # the one anytime figure (hasbench.analysis.plots), as 'hasbench plot'
+        from ..analysis.plots import plot_anytime
 
         with cli_names("results", {"path": "--plot"}, ("plot_anytime",)):
-            print(f"wrote {plot_anytime(df, args.plot, overwrite=args.overwrite)}")
+            plot_anytime(df, args.plot, overwrite=args.overwrite)
+        print(f"wrote {args.plot}")
     return 0
 
 
