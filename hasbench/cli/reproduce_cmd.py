@@ -16,14 +16,20 @@ def reproduce_dir() -> Path:
     return Path(hasbench.__file__).resolve().parents[1] / "reproduce"
 
 
+#: scripts of ``reproduce/`` that are tools, not claims (``claims_table.py`` prints README's
+#: table of the claims' committed outputs); names starting with ``_`` are helpers
+NOT_CLAIMS = frozenset({"claims_table"})
+
+
 def claims() -> dict[str, tuple[Path, str]]:
-    """``{name: (script, first line of its docstring)}`` for every ``reproduce/*.py``."""
+    """``{name: (script, first line of its docstring)}`` for every ``reproduce/*.py`` claim
+    script (not helpers ``_*.py`` nor the tools in :data:`NOT_CLAIMS`)."""
     import ast
 
     d = reproduce_dir()
     out = {}
     for p in sorted(d.glob("*.py")) if d.is_dir() else []:
-        if p.name.startswith("_"):
+        if p.name.startswith("_") or p.stem in NOT_CLAIMS:
             continue
         try:
             doc = ast.get_docstring(ast.parse(p.read_text())) or ""

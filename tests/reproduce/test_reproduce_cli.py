@@ -12,7 +12,12 @@ from hasbench.cli import main
 def test_list_names_every_claim_script(capsys):
     assert main(["reproduce", "--list"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("zela2018_budget_correlation: Zela et al. 2018")
+    names = [line.split(":", 1)[0] for line in out.splitlines()]
+    assert names == ["dyesp_speed_stability", "hia_grouped_sequential",
+                     "zela2018_bohb_joint", "zela2018_budget_correlation"]
+    assert "zela2018_budget_correlation: Zela et al. 2018" in out
+    # helpers (_common.py) and tools (claims_table.py) are not claims
+    assert "_common" not in out and "claims_table" not in out
 
 
 def test_unknown_claim_is_refused_with_the_names(capsys):
