@@ -366,15 +366,15 @@ def plot_rank(df: pd.DataFrame, path: Any = None, *, x: str = "time", by: str = 
             ax.set_xlabel(x_label(x, relative=bool(rel) and x == "time")
                           if not (rel and x == "evaluations")
                           else "evaluations (fraction of each benchmark's longest run)")
-            ax.set_ylabel(f"average rank (1 = best of {k})")
+            ax.set_ylabel(f"average rank of {value_label(df, column).split(chr(10))[0]}\n"
+                          f"(1 = best of {k})")
             if len(benches) > 1:
                 ax.set_title("mean over benchmarks" if b == "all" else str(b))
         _legend(fig, axes)
-        how = {"seed": f"ranked within each seed ({_n_seeds(df)}), then averaged",
+        how = {"seed": f"ranked per seed ({_n_seeds(df)}), then averaged",
                "median": "rank of the median curve over seeds",
                "mean": "rank of the mean curve over seeds"}[by]
-        fig.suptitle(_title(df, f"average rank of {value_label(df, column).split(chr(10))[0]}"
-                            f" over time; {how}", title, fig.get_figwidth()))
+        fig.suptitle(_title(df, f"average rank over time: {how}", title, fig.get_figwidth()))
     return _finish(fig, path, overwrite, where)
 
 
