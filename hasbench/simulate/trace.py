@@ -33,7 +33,11 @@ One row per finished (or pruned) job, in completion order. Columns:
                     training the incumbent fully; regret is reported from this. It can rise
                     when a lucky draw makes a worse config the observed best.
 ``incumbent_any_true`` the same for ``incumbent_any``
-``<hp names>``      the configuration, encoded (``space.encode`` codec; see :meth:`configs`)
+``<hp names>``      the configuration. In memory (``Trace.frame``) encoded, as optimizers see
+                    it (``space.encode`` codec: log values, category indices; see
+                    :meth:`configs`); in the files, in the config's own units (learning rate,
+                    ``"relu"``; empty where inactive: ``Space.decode_columns``), re-encoded
+                    exactly on load
 ==================  ==========================================================================
 
 Metadata (``Trace.meta``, JSON): optimizer name and options, seed, benchmark name, objective,
@@ -44,7 +48,9 @@ see ``Benchmark.optimum_loss``) with ``optimum_source`` (how it was determined),
 Schema version 2 added ``forced``, ``expected_loss``, ``expected_loss_max``,
 ``incumbent_true``, ``incumbent_any_true``; version-1 traces still load (without them).
 Schema version 3 added ``stage``; version-1 and -2 traces still load, without it (their
-stages can be rebuilt with :func:`hasbench.optimizers.staged.trace_stages`). Stored as parquet (pyarrow; metadata in the schema under ``hasbench``) or,
+stages can be rebuilt with :func:`hasbench.optimizers.staged.trace_stages`). Version 4
+stores the config columns in the config's own units instead of encoded, so a trace file is
+readable on its own; versions 1-3 (encoded columns) still load. Stored as parquet (pyarrow; metadata in the schema under ``hasbench``) or,
 without pyarrow, as CSV plus a ``.json`` sidecar. Never pickled.
 """
 
@@ -62,9 +68,11 @@ from ..errors import SchemaError, check_path
 
 __all__ = ["Trace", "TRACE_SCHEMA_VERSION", "have_parquet"]
 
-TRACE_SCHEMA_VERSION = 3
+TRACE_SCHEMA_VERSION = 4
 #: versions :meth:`Trace.load` reads
-READABLE_VERSIONS = (1, 2, 3)
+READABLE_VERSIONS = (1, 2, 3, 4)
+#: the first version whose config columns are stored decoded
+_DECODED_SINCE = 4
 _META_KEY = b"hasbench"
 
 
@@ -166,11 +174,12 @@ class Trace:
             finally:
                 os.close(dfd)
 
+        frame = self._stored_frame() if TRACE_SCHEMA_VERSION >= _DECODED_SINCE else self.frame
         if have_parquet() and path.suffix != ".csv":
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            table = pa.Table.from_pandas(self.frame, preserve_index=False)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
             md = dict(table.schema.metadata or {})
             md[_META_KEY] = json.dumps(meta, sort_keys=True).encode()
             table = table.replace_schema_metadata(md)
@@ -180,9 +189,25 @@ class Trace:
             path = path.with_suffix(".csv")
         durable_write(path.with_suffix(".json"),
                       lambda tmp: tmp.write_text(json.dumps(meta, sort_keys=True)))
-        durable_write(path, lambda tmp: self.frame.to_csv(tmp, index=False,
-                                                          float_format="%.17g"))
+        durable_write(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.17g"))
         return path
+
+    def _stored_frame(self) -> pd.DataFrame:
+        """The frame as written: config columns in the config's own units (integers as
+        nullable ints, so a CSV shows ``64``, not ``64.0``)."""
+        if "space" not in self.meta:
+            return self.frame
+        sp = self.space
+        if not all(n in self.frame for n in sp.names):
+            return self.frame
+        frame = self.frame.copy()
+        cols = sp.decode_columns(frame[sp.names].to_numpy(dtype=float))
+        for n, v in cols.items():
+            k = sp.kind(n)
+            integral = k == "int" or (k in ("categorical", "ordinal", "constant") and all(
+                isinstance(c, int) and not isinstance(c, bool) for c in sp.choices(n)))
+            frame[n] = pd.array(v, dtype="Int64") if integral else v
+        return frame
 
     @classmethod
     def load(cls, path: Any) -> Trace:
@@ -205,6 +230,20 @@ class Trace:
         ver = meta.pop("schema_version", None)
         if ver not in READABLE_VERSIONS:
             raise SchemaError("schema_version", ver, list(READABLE_VERSIONS), str(path))
+        if ver >= _DECODED_SINCE and "space" in meta:
+            from ..spaces import Space
+
+            sp = Space.from_json(meta["space"])
+            present = [n for n in sp.names if n in frame]
+            if present:
+                if len(present) != len(sp.names):
+                    raise SchemaError("columns", f"{len(present)} of {len(sp.names)} "
+                                      "hyperparameters", f"all of {sp.names}", str(path))
+                X = sp.encode_columns({n: frame[n].to_numpy(dtype=object) for n in sp.names},
+                                      where=str(path))
+                frame = frame.copy()
+                for j, n in enumerate(sp.names):
+                    frame[n] = X[:, j]
         tr = cls(frame, meta)
         tr.schema_version = ver
         return tr

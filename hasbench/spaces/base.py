@@ -527,6 +527,84 @@ class Space:
             cols.append((d.name, vals, nan))
         return [{n: v[r] for n, v, nan in cols if not nan[r]} for r in range(X.shape[0])]
 
+    def decode_columns(self, X: Any) -> dict[str, Any]:
+        """Decode an encoded array column by column, for tables people read (a trace's
+        config columns): ``{name: values}`` in the config's own units (learning rate, not its
+        log; ``"relu"``, not a category index). Floats and integers are float64 arrays (NaN
+        where inactive); a categorical/ordinal/constant column is an array of its choices
+        (``None`` where inactive) when they are all numbers or all strings, else of their
+        ``str`` (mixed or boolean choices, which table formats cannot hold in one column).
+        :meth:`encode_columns` is its exact inverse."""
+        X = self.check_array(X)
+        out: dict[str, Any] = {}
+        for j, d in enumerate(self._dims):
+            col = X[:, j]
+            nan = np.isnan(col)
+            if d.kind == _FLOAT:
+                out[d.name] = _exp_short(col) if d.log else col.copy()
+            elif d.kind == _INT:
+                with np.errstate(invalid="ignore"):
+                    v = np.round(np.exp(col)) if d.log else col.copy()
+                out[d.name] = np.where(nan, np.nan, v)
+            else:
+                ch = list(d.choices)
+                if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in ch):
+                    table = np.array([float(c) for c in ch] + [np.nan])
+                else:
+                    strs = all(isinstance(c, str) for c in ch)
+                    table = np.array([c if strs else str(c) for c in ch] + [None],
+                                     dtype=object)
+                idx = np.where(nan, len(ch), np.nan_to_num(col)).astype(np.int64)
+                out[d.name] = table[idx]
+        return out
+
+    def encode_columns(self, columns: Mapping[str, Any], where: str | None = None
+                       ) -> np.ndarray:
+        """The encoded array of columns written by :meth:`decode_columns` (also after a trip
+        through CSV or parquet: numbers may come back as floats, inactive values as NaN or
+        empty). Validated like :meth:`check_array`; an unknown choice is a
+        :class:`~hasbench.errors.ConfigError`."""
+        import pandas as pd
+
+        where = where or f"space {self.name!r}"
+        missing = [n for n in self.names if n not in columns]
+        if missing:
+            raise InvalidValueError("columns", f"missing {missing[0]!r}",
+                                    f"one column per hyperparameter {self.names}", where)
+        n = len(np.asarray(columns[self.names[0]], dtype=object)) if self.names else 0
+        X = np.full((n, self.dim), INACTIVE, dtype=np.float64)
+        for j, d in enumerate(self._dims):
+            raw = pd.Series(np.asarray(columns[d.name], dtype=object))
+            nan = raw.isna().to_numpy()
+            if d.kind in (_FLOAT, _INT):
+                v = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+                bad = np.isnan(v) & ~nan
+                if bad.any():
+                    raise ConfigError(d.name, raw[np.argmax(bad)], self._allowed(d), where)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    X[:, j] = np.log(v) if d.log else v
+                if d.kind == _FLOAT and d.log and (~nan).any():
+                    col = X[:, j]
+                    col[~nan] = _canonical_log(col[~nan])
+                continue
+            ch = list(d.choices)
+            vals = raw[~nan].infer_objects()
+            numeric = (pd.api.types.is_numeric_dtype(vals)
+                       and not pd.api.types.is_bool_dtype(vals))
+            if numeric:  # numbers (an int choice may come back as a float)
+                table = {float(c): i for i, c in reversed(list(enumerate(ch)))
+                         if isinstance(c, (int, float)) and not isinstance(c, bool)}
+                idx = vals.astype(float).map(table)
+            else:
+                table = {str(c): i for i, c in reversed(list(enumerate(ch)))}
+                idx = vals.astype(str).map(table)
+            unknown = idx.isna().to_numpy()
+            if unknown.any():
+                raise ConfigError(d.name, vals.iat[int(np.argmax(unknown))], self._allowed(d),
+                                  where)
+            X[~nan, j] = idx.to_numpy(dtype=float)
+        return self.check_array(X, where)
+
     def check_array(self, X: Any, where: str | None = None) -> np.ndarray:
         """Validate an encoded array: shape ``(n, dim)``, values within encoded bounds,
         categorical/integer columns integral, NaN only for conditional hyperparameters.
