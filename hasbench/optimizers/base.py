@@ -448,10 +448,13 @@ class Optimizer(ABC):
         return t
 
     def _full_fidelity(self, x: np.ndarray) -> float:
-        """Fidelity of a full-budget evaluation of ``x``: the config's own value when the
-        in-config fidelity is searched, else :attr:`max_fidelity`."""
-        if self._fid_col is not None and self._fid_col in self._cols:
-            return float(np.round(x[self._fid_col]))
+        """Fidelity of a full-budget evaluation of ``x``: with an in-config fidelity (such as
+        ``hia-cnn``'s ``epochs``) the config's own value, whether searched, fixed (``fixed``)
+        or, when neither, :attr:`max_fidelity` (the value :meth:`_setup_subspace` puts in the
+        column); without one, :attr:`max_fidelity`."""
+        if self._fid_col is not None:
+            v = float(x[self._fid_col])
+            return float(np.round(v)) if self._fid.is_int else v
         return self.max_fidelity
 
     def _make_job(self, trial_id: int, x: np.ndarray, fidelity: float, continues: bool = False,
@@ -517,6 +520,8 @@ class Optimizer(ABC):
         all of a trial's needed fidelities in one query."""
         if self._fid_col is not None and self._fid_col in self._cols:
             return None
+        if self._fid_col is not None:  # fixed, or max_fidelity (see _full_fidelity)
+            return np.array([self._full_fidelity(self._x_base)])
         return np.array([self.max_fidelity])
 
     @property

@@ -258,13 +258,9 @@ class StagedSearch(Optimizer):
         t = self._trial_map.get(key)
         if t is None:
             t = self._trial_map[key] = self._new_trial_id()
-        fidelity = cj.fidelity
-        if not self._base_mf and self._fid_col is not None:
-            # a full-budget job trains its config for its own in-config fidelity, also when
-            # an earlier stage (or ``fixed``) set it: the base optimizer asks its
-            # max_fidelity for an unsearched column whatever value the column holds
-            fidelity = float(np.round(cj.x[self._fid_col]))
-        job = self._make_job(t, cj.x, fidelity, cj.continues, cj.resume_from,
+        # a full-budget base asks its config's own in-config fidelity, also when an earlier
+        # stage (or ``fixed``) set it (Optimizer._full_fidelity)
+        job = self._make_job(t, cj.x, cj.fidelity, cj.continues, cj.resume_from,
                              **{**cj.info, "stage": self._stage})
         self._jobs[job.job_id] = cj
         if entry["first_job"] is None:
@@ -318,9 +314,10 @@ class StagedSearch(Optimizer):
         fid = self._fid
         if fid is not None and fid.in_config and any(fid.name in s for s in self.stages):
             return None
-        if self.stage_fidelity is not None:
-            return np.unique(np.array(self.stage_fidelity + [self.max_fidelity]))
-        return np.array([self.max_fidelity])
+        levels = [self.max_fidelity] + list(self.stage_fidelity or [])
+        if fid is not None and fid.in_config and fid.name in self.fixed:
+            levels.append(self._full_fidelity(self._x_base))  # a user-fixed fidelity
+        return np.unique(np.array(levels, dtype=float))
 
     @property
     def finished(self) -> bool:
