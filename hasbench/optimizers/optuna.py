@@ -1,6 +1,6 @@
 """Adapter: any Optuna sampler (and optionally an Optuna pruner) as a hasbench optimizer.
 
-Optuna is imported lazily (``pip install hasbench[optuna]``).
+Optuna is imported lazily (``pip install -e '.[optuna]'`` in the hasbench clone).
 """
 
 from __future__ import annotations
