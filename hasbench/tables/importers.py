@@ -38,6 +38,7 @@ from ..errors import (
     UnknownNameError,
     check_choice,
     check_float,
+    check_int,
     check_path,
 )
 from ..spaces import Fidelity, Space, get_space
@@ -1212,6 +1213,8 @@ def split_table(table: RunTable | str | os.PathLike, first: str | os.PathLike,
         table = RunTable.read(check_path("table", table, must_exist=True, where=where))
     fraction = check_float("fraction", fraction, 0.0, 1.0, where, low_open=True,
                            high_open=True)
+    # a split must be reproducible from its provenance: no seed=None (OS entropy)
+    seed = check_int("seed", seed, 0, None, where)
     paths = []
     for name, p in (("first", first), ("second", second)):
         pp = check_path(name, p, where=where)

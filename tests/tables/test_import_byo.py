@@ -450,3 +450,21 @@ def test_inferred_scales_follow_how_values_were_drawn(tmp_path, cli):
     assert r.returncode == 0, r.stderr
     hp = RunTable.read(tmp_path / "t2.h5").space.configspace
     assert hp["dropout"].log and (hp["width"].lower, hp["width"].upper) == (32, 256)
+
+
+@pytest.mark.parametrize("seed", [None, True, -1, 1.5, "0"])
+def test_split_needs_a_seed_it_can_record(tmp_path, seed):
+    """Issue 19 item 7: split_table(seed=None) drew from OS entropy (two calls split
+    differently, and the provenance recorded None)."""
+    from hasbench.tables.importers import split_table
+
+    src = import_tidy(_runs(np.random.default_rng(11), 20), tmp_path / "t.h5",
+                      metrics=["valid_acc"], seed="seed_index",
+                      hyperparameters=["lr", "width", "act"])
+    with pytest.raises(InvalidValueError) as ei:
+        split_table(src, tmp_path / "a.h5", tmp_path / "b.h5", 0.25, seed)
+    assert ei.value.parameter == "seed"
+    assert not (tmp_path / "a.h5").exists() and not (tmp_path / "b.h5").exists()
+    a1, b1 = split_table(src, tmp_path / "a.h5", tmp_path / "b.h5", 0.25, 7)
+    a2, b2 = split_table(src, tmp_path / "a2.h5", tmp_path / "b2.h5", 0.25, 7)
+    assert b1.config_ids == b2.config_ids and b1.provenance["split_of"]["seed"] == 7
