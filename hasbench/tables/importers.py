@@ -977,6 +977,17 @@ def import_tidy(source: Any, out: str | os.PathLike, *, metrics: Sequence[str],
         v = pd.to_numeric(df[s], errors="coerce").to_numpy(dtype=float)
         _check_metric_values(s, df[s], v, where_)
         stat[s] = v[first_row]
+        # constant within a config (up to float noise), else it is not a static metric
+        ref = stat[s][cidx]
+        tol = 1e-9 * np.maximum(np.abs(ref), 1.0)
+        differ = ~((np.abs(v - ref) <= tol) | (np.isnan(v) & np.isnan(ref)))
+        if differ.any():
+            r = int(np.argmax(differ))
+            raise InvalidValueError(
+                f"static {s!r}", float(v[r]), f"the config's value in its first row, "
+                f"{ref[r]:g} (a static metric is constant within a config)", where_,
+                hint=f"{int(differ.sum())} row(s) differ, e.g. row {r}; a value that "
+                "changes between seeds or steps is a metric (--metrics), not static")
     # the space
     space_given = sp is not None or cs_obj is not None
     meta = {"fidelity_values": [float(x) for x in fvals], "fidelity_column": fidelity}

@@ -468,3 +468,19 @@ def test_split_needs_a_seed_it_can_record(tmp_path, seed):
     a1, b1 = split_table(src, tmp_path / "a.h5", tmp_path / "b.h5", 0.25, 7)
     a2, b2 = split_table(src, tmp_path / "a2.h5", tmp_path / "b2.h5", 0.25, 7)
     assert b1.config_ids == b2.config_ids and b1.provenance["split_of"]["seed"] == 7
+
+
+def test_a_static_metric_that_varies_within_a_config_is_refused(tmp_path):
+    """Issue 19 item 7: a static metric that changed between a config's rows kept its first
+    value silently."""
+    df = _runs(np.random.default_rng(12), 8, seeds=(0, 1))
+    df["params"] = 1000.0 + df["width"]  # constant per config: accepted
+    t = import_tidy(df, tmp_path / "ok.h5", metrics=["valid_acc"], seed="seed_index",
+                    hyperparameters=["lr", "width", "act"], static=["params"])
+    assert sorted(set(t.static["params"])) == sorted(set(1000.0 + df["width"]))
+    df.loc[df["seed_index"] == 1, "params"] += 5.0  # differs between the seeds
+    with pytest.raises(InvalidValueError) as ei:
+        import_tidy(df, tmp_path / "bad.h5", metrics=["valid_acc"], seed="seed_index",
+                    hyperparameters=["lr", "width", "act"], static=["params"])
+    assert "static 'params'" in str(ei.value) and "constant within a config" in str(ei.value)
+    assert not (tmp_path / "bad.h5").exists()
