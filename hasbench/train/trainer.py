@@ -315,6 +315,17 @@ def _train(space_name, cfg, ds: Dataset, seed, epochs, dev, eval_batch_size, nb2
 
     n = x_tr.shape[0]
     bs = min(hp["batch_size"], n)
+    # Batch boundaries. A last batch of one example cannot train batch norm on 1x1 feature
+    # maps ("Expected more than 1 value per channel"): for models with batch norm it joins
+    # the batch before it (our choice; dropping it would leave that example unseen). Models
+    # without batch norm (hia-cnn) keep plain boundaries, so their curves are unchanged.
+    starts = list(range(0, n, bs))
+    ends = starts[1:] + [n]
+    if (len(starts) > 1 and ends[-1] - starts[-1] == 1
+            and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                    for m in model.modules())):
+        starts.pop()
+        ends.pop(-2)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     curves = {m: [] for m in DEFAULT_METRICS}
     times: list[float] = []
@@ -331,8 +342,8 @@ def _train(space_name, cfg, ds: Dataset, seed, epochs, dev, eval_batch_size, nb2
         perm = torch.randperm(n, generator=gen).to(dev)
         loss_sum = torch.zeros((), device=dev)
         correct = torch.zeros((), device=dev)
-        for i in range(0, n, bs):
-            idx = perm[i:i + bs]
+        for i, i_end in zip(starts, ends, strict=True):
+            idx = perm[i:i_end]
             xb, yb = x_tr[idx], y_tr[idx]
             if hp["cutout"] > 0:
                 xb = _cutout(xb, hp["cutout"])

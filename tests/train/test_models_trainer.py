@@ -261,3 +261,18 @@ def test_gpu_records_cuda_time(tiny):
     r = train_config(cfg, sp, tiny, seed=0, epochs=2, device="cuda")
     assert r.cuda_time.shape == (2,) and (r.cuda_time > 0).all()
     assert (r.cuda_time <= r.epoch_time + 1e-3).all()
+
+
+def test_last_batch_of_one_example_trains_with_batch_norm():
+    """A zela2018 run whose last batch held one image with 1x1 feature maps crashed
+    ("Expected more than 1 value per channel when training"): 33 examples, batch size 32, at
+    half resolution. The lone example joins the batch before it (models with batch norm
+    only; hia-cnn's boundaries, and so the shipped hia-cnn curves, are unchanged)."""
+    from hasbench.train.datasets import load_dataset
+
+    ds = load_dataset("digits", max_train=33, max_valid=40, max_test=40, resolution=0.5)
+    cfg = dict(get_space("zela2018").sample(1, 0)[0], batch_size=32)
+    run = train_config(cfg, "zela2018", ds, seed=0, epochs=2, num_threads=1)
+    assert run.status == "ok" and len(run.metrics["valid_acc"]) == 2
+    again = train_config(cfg, "zela2018", ds, seed=0, epochs=2, num_threads=1)
+    assert np.array_equal(run.metrics["train_loss"], again.metrics["train_loss"])
