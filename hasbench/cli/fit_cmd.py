@@ -30,6 +30,9 @@ def register(sub) -> None:
                         '"std": {"max_depth": 3}}\'')
     p.add_argument("--metrics", default=None,
                    help="comma-separated per-epoch metrics to model (default: all)")
+    p.add_argument("--calibration-bins", type=int, default=5,
+                   help="bins of the predicted value per epoch in which the predictive "
+                        "interval's model error is calibrated (default 5; 1: per epoch only)")
     p.add_argument("--calibration-fraction", type=float, default=0.2,
                    help="share of configs held out to calibrate predictive intervals (0-0.5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fit (default 0)")
@@ -77,13 +80,14 @@ def _fit(args) -> int:
              "seed": "--seed", "n_jobs": "--threads", "time_detrend": "--time-detrend",
              "time_detrend_level": "--time-detrend-level", "acc_transform": "--acc-transform",
              "time_static": "--time-static", "metric": "--metrics", "table": "TABLE",
-             "params": "--params"}
+             "params": "--params", "calibration_bins": "--calibration-bins"}
     with cli_names("fit", names, (None, "CurveSurrogate", "CurveSurrogate.fit")):
         sur = CurveSurrogate(args.model, params=params,
                              calibration_fraction=args.calibration_fraction, seed=args.seed,
                              n_jobs=args.threads, time_detrend=args.time_detrend,
                              time_detrend_level=args.time_detrend_level,
-                             acc_transform=args.acc_transform, time_static=args.time_static)
+                             acc_transform=args.acc_transform, time_static=args.time_static,
+                             calibration_bins=args.calibration_bins)
         table = check_path("table", args.table, must_exist=True, where="hasbench fit")
         sur.fit(table, metrics=metrics, progress=sys.stderr.isatty())
     with replacing(out) as tmp:

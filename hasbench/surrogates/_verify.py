@@ -619,6 +619,19 @@ def check_manifest(man: Any, where: str) -> None:
         M.number(f, f"noise.std_factor.{m}", 0.0, None)
     for m, v in M.get(nz, "calib_var", "noise", dict).items():
         M.numbers(v, f"noise.calib_var.{m}", None, 0.0, None)
+    for m, lv in M.get(nz, "calib_level", "noise", dict, {}).items():
+        if m not in metrics:
+            M.fail("noise.calib_level", m, list(metrics))
+        ed = M.get(lv, "edges", f"noise.calib_level.{m}", list)
+        va = M.get(lv, "var", f"noise.calib_level.{m}", list)
+        if len(ed) != E or len(va) != E:
+            M.fail(f"noise.calib_level.{m}", f"{len(ed)}/{len(va)} epochs",
+                   f"{E} epochs of edges and variances")
+        for e in range(E):
+            M.numbers(va[e], f"noise.calib_level.{m}.var[{e}]", None, 0.0, None)
+            q = M.numbers(ed[e], f"noise.calib_level.{m}.edges[{e}]", len(va[e]) - 1)
+            if any(b < a for a, b in zip(q, q[1:], strict=False)):
+                M.fail(f"noise.calib_level.{m}.edges[{e}]", _short(q), "non-decreasing edges")
     for m, b in M.get(nz, "std_mean_bounds", "noise", dict, {}).items():
         M.numbers(b, f"noise.std_mean_bounds.{m}", 2)
     slog = M.get(man, "static_log", "", dict, {})

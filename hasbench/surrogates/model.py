@@ -17,9 +17,14 @@ Model (the same for every backend; see docs/surrogates.md for the reasons):
   cumulative profile ``p(e)`` (the mean of ``cum_time(e) / cum_time(E)`` over full runs):
   ``cum_time(x, e) = E * exp(g(x)) * p(e)``. Monotone in ``e`` by construction.
 - **Static metrics** (params, flops ...): config-level regressors on ``log1p(value)``.
-- **Predictive interval**: ``std_pred^2 = std_seed^2 + v(e)``, where ``v(e)`` (per metric
-  and epoch) is calibrated on a hold-out split of configs so 80% intervals cover 80% of the
-  held-out seed values; ``query(seed=...)`` only uses ``std_seed``. A table with one seed
+- **Predictive interval**: ``std_pred^2 = std_seed^2 + v(e, b)``, where ``v`` (per metric,
+  epoch and bin ``b`` of the predicted value; ``calibration_bins`` equal-count bins of the
+  calibration configs' predictions at that epoch) is calibrated on a hold-out split of
+  configs so 80% intervals cover 80% of the held-out seed values in every bin: the
+  model error of a config near chance level is not that of one near the top, so the width
+  depends on the config, not on the epoch alone (surrogates fitted before
+  ``calibration_bins`` existed have ``v(e)`` only). ``query(seed=...)`` only uses
+  ``std_seed`` (the seed-noise model). A table with one seed
   per config has no seed information: the seed spread is unknown (not zero), there is no
   spread model (``std_seed`` is 0 and every seed answers the mean), and ``v(e)`` is
   calibrated from model error alone, on out-of-fold residuals (``calibration_folds`` folds
@@ -211,6 +216,15 @@ class CurveSurrogate:
     calibration_fraction : float
         Share of configs held out (once) to calibrate the predictive interval; 0 disables
         calibration (then predictive std = seed std).
+    calibration_bins : int
+        Bins of the predicted value per epoch in which the predictive interval's model-error
+        variance is calibrated separately (default 5; 1: one variance per epoch, the
+        behaviour before 2026-12-02). Equal-count bins of the calibration configs'
+        predictions at each epoch; fewer bins when there are fewer than 10 calibration
+        configs per bin, and a bin with fewer than 5 held-out values takes its epoch's
+        variance. hasbench's choice (a function of the predicted value, not of an ensemble's
+        spread, so that it works for every backend); the report of ``hasbench validate``
+        shows coverage per decile of the prediction.
     calibration_folds : int
         Folds of configs for the out-of-fold residuals that calibrate the predictive
         interval of a table without seed spread (one seed per config; default 5: each
@@ -275,7 +289,7 @@ class CurveSurrogate:
                  seed: int = 0, n_jobs: int | None = None, acc_transform: str = "logit",
                  loss_transform: str = "log", time_detrend: int = 0,
                  time_detrend_level: float = 0.1, time_static: bool = False,
-                 calibration_folds: int = 5):
+                 calibration_folds: int = 5, calibration_bins: int = 5):
         self.model = check_choice("model", model, list(BACKENDS), "CurveSurrogate",
                                   unknown=True)
         if params is not None and not isinstance(params, dict):
@@ -291,6 +305,11 @@ class CurveSurrogate:
                                                 0.0, 0.5, "CurveSurrogate")
         self.calibration_folds = check_int("calibration_folds", calibration_folds, 2, 100,
                                            "CurveSurrogate")
+        self.calibration_bins = check_int("calibration_bins", calibration_bins, 1, 50,
+                                          "CurveSurrogate")
+        #: per metric: {"edges": per epoch the bin edges of the predicted value,
+        #: "var": per epoch the model-error variance of each bin} (see calibration_bins)
+        self.calib_level: dict[str, dict[str, list[list[float]]]] = {}
         #: declared kind/goal/transform per metric (an imported table's ``metric_info``)
         self.metric_info: dict[str, dict[str, Any]] = {}
         #: how each metric's predictive interval was calibrated
@@ -510,6 +529,7 @@ class CurveSurrogate:
         self.epoch_clip: dict[str, list[list[float]]] = {}
         self.epoch_clip_mean: dict[str, list[list[float]]] = {}
         self.calib_var: dict[str, list[float]] = {}
+        self.calib_level = {}
         dense_all: dict[str, np.ndarray] = {}
         for m in metrics:
             cur = table.curve(m)[keep].astype(np.float64)
@@ -587,20 +607,23 @@ class CurveSurrogate:
             self.std_factor[m] = _log_sd_factor(max(n_typ, 2))
             # calibration: fit on non-held-out configs, measure residuals of seed values
             v = np.zeros(E)
+            lvl = None
             self.calib_source[m] = "none"
             if n_cal and std_model is not None and (~cal[cfg_i]).sum() > 10:
                 tr = ~cal[cfg_i]
                 cal_model = self._fit_model("mean", F[tr], self._fwd(m, y[tr]))
-                v = self._calibrate(m, cal_model, std_model, self.std_factor[m], D, cal, Xs,
-                                    E)
+                v, lvl = self._calibrate(m, cal_model, std_model, self.std_factor[m], D, cal,
+                                         Xs, E)
                 self.calib_source[m] = "held-out seed values (calibration split)"
             elif std_model is None and self.calibration_fraction > 0 and C >= 10:
                 # no seed spread to calibrate on: model error alone, out of fold
-                v = self._calibrate_oof(m, F, y, cfg_i, ep_i, C, E)
+                v, lvl = self._calibrate_oof(m, F, y, cfg_i, ep_i, C, E)
                 self.calib_source[m] = ("out-of-fold model error (no seed information: one "
                                         "seed per config)")
             mean_model = self._fit_model("mean", F, self._fwd(m, y))
             self.calib_var[m] = v.tolist()
+            if lvl is not None:
+                self.calib_level[m] = lvl
             self._models[f"mean:{m}"] = mean_model
             if bar is not None:
                 bar.update(1)
@@ -795,6 +818,7 @@ class CurveSurrogate:
         fold = np.random.default_rng(self.seed + 2).permutation(C) % k
         fo = fold[cfg_i]
         r = np.full(y.size, np.nan)
+        mu_oof = np.full(y.size, np.nan)
         for j in range(k):
             te = fo == j
             tr = ~te
@@ -803,20 +827,75 @@ class CurveSurrogate:
             mdl = self._fit_model("mean", F[tr], self._fwd(m, y[tr]))
             mu = self._epoch_clip(m, self._inv(m, mdl.predict(F[te])), F[te, -1], mean=True)
             r[te] = np.abs(y[te] - mu)
+            mu_oof[te] = mu
         ok = np.isfinite(r)
         v = np.zeros(E)
         if ok.sum() < 5:
-            return v
+            return v, None
         pooled = _solve_var(r[ok], np.zeros(int(ok.sum())))
         for e in range(E):
             sel = ok & (ep_i == e)
             v[e] = _solve_var(r[sel], np.zeros(int(sel.sum()))) if sel.sum() >= 5 else pooled
-        return v
+        n_cfg = int(np.unique(cfg_i[ok]).size)
+        cells = [(mu_oof[ok & (ep_i == e)], r[ok & (ep_i == e)][:, None],
+                  np.zeros((int((ok & (ep_i == e)).sum()), 1))) for e in range(E)]
+        return v, self._level_calibration(cells, v, n_cfg)
+
+    def _level_calibration(self, cells, v: np.ndarray, n_configs: int
+                           ) -> dict[str, list[list[float]]] | None:
+        """Model-error variance per bin of the predicted value at each epoch (see
+        ``calibration_bins``): ``v(e, b) = k_b * v(e)``, one factor ``k_b`` per bin, the
+        smallest whose 80% intervals cover 80% of the bin's held-out values pooled over
+        every epoch (a bin at one epoch alone holds too few configs for a stable 80%
+        quantile; pooling the epochs of a bin keeps the epoch profile ``v(e)`` and lets
+        the level move the width). Bins are equal-count bins of the calibration configs'
+        predictions at each epoch, at least 10 configs each. ``cells[e] = (mu (n,), r (n,
+        S), s (n, S))``: the predicted value, absolute residuals of the seed values and
+        seed std of each calibration config at epoch ``e``; ``v[e]`` the epoch's
+        variance."""
+        B = max(1, min(self.calibration_bins, n_configs // 10))
+        if B < 2 or not np.any(v > 0):
+            return None
+        edges, rb, sb, vb = [], [[] for _ in range(B)], [[] for _ in range(B)], \
+            [[] for _ in range(B)]
+        for e, (mu, r, s) in enumerate(cells):
+            q = np.quantile(mu, np.arange(1, B) / B) if mu.size else np.zeros(B - 1)
+            b = np.searchsorted(q, mu, side="right")
+            for j in range(B):
+                rr, ss = r[b == j].ravel(), np.broadcast_to(s, r.shape)[b == j].ravel()
+                ok = np.isfinite(rr) & np.isfinite(ss)
+                rb[j].append(rr[ok])
+                sb[j].append(ss[ok])
+                vb[j].append(np.full(int(ok.sum()), v[e]))
+            edges.append([float(x) for x in q])
+        k = np.ones(B)
+        for j in range(B):
+            r_, s_, v_ = (np.concatenate(x[j]) for x in (rb, sb, vb))
+            if r_.size < 20 or not np.any(v_ > 0):
+                continue
+
+            def cov(kk, r_=r_, s_=s_, v_=v_):
+                return np.mean(r_ <= Z80 * np.sqrt(s_ ** 2 + kk * v_))
+
+            lo, hi = 0.0, 1.0
+            while cov(hi) < 0.8 and hi < 1e6:
+                hi *= 2.0
+            if cov(lo) >= 0.8:
+                k[j] = 0.0
+                continue
+            for _ in range(50):  # bisection on a monotone coverage
+                mid = 0.5 * (lo + hi)
+                lo, hi = (lo, mid) if cov(mid) >= 0.8 else (mid, hi)
+            k[j] = hi
+        var = [[float(k[j] * v[e]) for j in range(B)] for e in range(len(cells))]
+        return {"edges": edges, "var": var}
 
     def _calibrate(self, m, mean_model, std_model, factor, D, cal, X, E) -> np.ndarray:
-        """Extra variance v(e) so that 80% intervals cover 80% of held-out seed values."""
+        """Extra variance v(e) so that 80% intervals cover 80% of held-out seed values, and
+        the same per bin of the predicted value (:meth:`_level_calibration`)."""
         ci = np.nonzero(cal)[0]
         v = np.zeros(E)
+        cells = []
         cfg = np.repeat(ci, E)
         epi = np.tile(np.arange(E), ci.size)
         F = self.features(X[cfg], epi + 1.0)
@@ -827,12 +906,13 @@ class CurveSurrogate:
             y = D[ci, :, e]  # (n_cal, S)
             r = np.abs(y - mu[:, e:e + 1])
             s = np.broadcast_to(sd[:, e:e + 1], y.shape)
+            cells.append((mu[:, e], r, s))
             ok = np.isfinite(r)
             r, s = r[ok], s[ok]
             if r.size < 5:
                 continue
             v[e] = _solve_var(r, s)
-        return v
+        return v, self._level_calibration(cells, v, ci.size)
 
     # ------------------------------------------------------------------ prediction
     @property
@@ -892,7 +972,17 @@ class CurveSurrogate:
             p = np.where(beyond, f / E, p)
         return p
 
-    def _calib(self, m: str, f: np.ndarray) -> np.ndarray:
+    def _calib(self, m: str, f: np.ndarray, mu: np.ndarray | None = None) -> np.ndarray:
+        """Model-error variance at fidelities ``f``: by the nearest epoch and the bin of the
+        predicted value ``mu`` where the surrogate has a level calibration, else linear in
+        the epoch."""
+        lv = self.calib_level.get(m)
+        if lv is not None and mu is not None:
+            edges = np.asarray(lv["edges"], float)  # (E, B - 1)
+            var = np.asarray(lv["var"], float)  # (E, B)
+            e = np.clip(np.round(f).astype(np.intp) - 1, 0, var.shape[0] - 1)
+            b = (np.asarray(mu, float)[:, None] >= edges[e]).sum(axis=1)
+            return var[e, b]
         v = np.asarray(self.calib_var.get(m, []), float)
         if v.size == 0 or not v.any():
             return np.zeros_like(f)
@@ -994,15 +1084,17 @@ class CurveSurrogate:
                 out[m] = sdt
                 continue
             check_choice("metric", m, self.metrics, "CurveSurrogate.predict_std", unknown=True)
-            if f"std:{m}" in self._models:
+            mu = None
+            if f"std:{m}" in self._models or (kind == "predictive" and m in self.calib_level):
                 mu = self._epoch_clip(m, self._inv(m, self._models[f"mean:{m}"].predict(F)), f,
                                       mean=True)
+            if f"std:{m}" in self._models:
                 sd = np.exp(self._models[f"std:{m}"].predict(self._std_features(F, mu))) \
                     * self.std_factor[m]
             else:
                 sd = np.zeros(len(f))
             if kind == "predictive":
-                sd = np.sqrt(sd ** 2 + self._calib(m, f))
+                sd = np.sqrt(sd ** 2 + self._calib(m, f, mu))
             out[m] = sd
         return out
 
@@ -1016,6 +1108,7 @@ class CurveSurrogate:
             "model": self.model, "params": self.params,
             "calibration_fraction": self.calibration_fraction,
             "calibration_folds": self.calibration_folds,
+            "calibration_bins": self.calibration_bins,
             "loss_cap_quantile": self.loss_cap_quantile, "seed": self.seed,
             "acc_transform": self.acc_transform, "loss_transform": self.loss_transform,
             "time_detrend": self.time_detrend, "time_detrend_level": self.time_detrend_level,
@@ -1039,6 +1132,7 @@ class CurveSurrogate:
             "noise": {"reference": self.noise_ref, "corr": self.noise_corr,
                       "std_mean_bounds": self.std_mean_bounds,
                       "std_factor": self.std_factor, "calib_var": self.calib_var,
+                      "calib_level": self.calib_level,
                       "calib_source": self.calib_source},
             "time_profile": self.time_profile,
             "fit_seconds": round(self.fit_seconds, 3),
@@ -1164,7 +1258,9 @@ class CurveSurrogate:
                       # manifests written before the parameter existed used the median
                       time_detrend_level=man.get("time_detrend_level", 0.5),
                       time_static=bool(man.get("time_static", False)),
-                      calibration_folds=man.get("calibration_folds", 5))
+                      calibration_folds=man.get("calibration_folds", 5),
+                      # manifests before 2026-12-02: one model-error variance per epoch
+                      calibration_bins=man.get("calibration_bins", 1))
         except InvalidValueError as exc:
             raise SchemaError("manifest", exc.parameter, exc.allowed, where,
                               hint=str(exc)) from None
@@ -1211,6 +1307,7 @@ class CurveSurrogate:
         obj.std_factor = nz["std_factor"]
         obj.std_mean_bounds = nz.get("std_mean_bounds", {})
         obj.calib_var = nz["calib_var"]
+        obj.calib_level = dict(nz.get("calib_level") or {})
         obj.calib_source = dict(nz.get("calib_source") or {})
         mi = man.get("metric_info") or {}
         if not isinstance(mi, dict) or any(

@@ -29,17 +29,19 @@ def test_validate_scores_and_ranking(syn_surrogate, heldout):
     ct = rep["metrics"]["cum_time"]["per_fidelity"]["27"]
     assert "log" in ct and ct["log"]["r2"] > 0.5
     for m, c in rep["coverage"].items():
-        for kind in ("seed", "predictive"):
-            assert 0.0 <= c[kind]["all_fidelities"] <= 1.0, (m, kind)
-        assert c["predictive"]["all_fidelities"] >= c["seed"]["all_fidelities"] - 1e-12
+        assert 0.0 <= c["predictive"]["all_fidelities"] <= 1.0, m
+        assert 0.0 <= c["seed_noise"]["all_fidelities"] <= 1.0, m
     assert 0 <= rep["top_k"]["10"] <= 1
     orank = rep["optimizer_ranking"]
     assert orank["optimizers"] == ["random", "hyperband", "tpe"]
     assert sorted(orank["rank_table"]) == sorted(orank["rank_surrogate"])
     a = [orank["table"][o]["mean_best_loss"] for o in orank["optimizers"]]
     b = [orank["surrogate"][o]["mean_best_loss"] for o in orank["optimizers"]]
-    # tau is undefined only when one side cannot tell the optimizers apart
-    assert orank["kendall_tau"] is not None or len(set(a)) == 1 or len(set(b)) == 1
+    # tau is undefined only when fewer than 3 optimizers are distinct (identical traces
+    # count as one: here TPE is still in its random start-up) or one side ties them all
+    d = [orank["optimizers"].index(o) for o in orank["distinct_optimizers"]]
+    assert orank["kendall_tau"] is not None or len(d) < 3 or len({a[i] for i in d}) == 1 \
+        or len({b[i] for i in d}) == 1
     assert set(rep["targets"]) >= {"final valid_acc R2", "final valid_acc Kendall tau"}
     json.dumps(rep)  # JSON-serialisable
     # deterministic: same inputs, same numbers
@@ -79,7 +81,8 @@ def test_cli_validate(syn_surrogate, heldout, tmp_path):
 
 def test_calibrated_intervals_cover_held_out_seeds(tmp_path):
     """The predictive 80% interval is calibrated on a hold-out split during fit; on new
-    configs it covers roughly 80% of per-seed values (seed-only intervals cover less)."""
+    configs it covers roughly 80% of per-seed values; the seed-noise model alone covers
+    roughly 80% of seed-to-seed differences."""
     from hasbench.surrogates import CurveSurrogate
 
     tr = write_synthetic_table(tmp_path / "tr.h5", n_configs=150, rng=11)
@@ -90,7 +93,7 @@ def test_calibrated_intervals_cover_held_out_seeds(tmp_path):
     for m in ("valid_acc", "cum_time"):
         c = rep["coverage"][m]
         assert 0.65 <= c["predictive"]["all_fidelities"] <= 0.97, (m, c)
-        assert c["seed"]["all_fidelities"] <= c["predictive"]["all_fidelities"]
+        assert 0.55 <= c["seed_noise"]["all_fidelities"] <= 0.97, (m, c)
 
 
 def test_noise_ceiling_tau_matches_a_known_noise_model():
