@@ -81,12 +81,30 @@ def machine() -> str:
             f"{platform.release()}), Python {platform.python_version()}, load average {la}")
 
 
+def revision() -> str:
+    """The clone's commit, and ``+ local changes to hasbench/`` when the package differs
+    from it (so an output says which code made it); ``unknown`` outside a git clone."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                             capture_output=True, text=True, timeout=10, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hasbench"],
+                               cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev.stdout.strip() + (" + local changes to hasbench/" if dirty.stdout.strip()
+                                 else "")
+
+
 def header(title: str, quick: bool) -> list[str]:
     import hasbench
 
     return [f"# {title}", "",
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-            f"{'quick' if quick else 'full'} run; hasbench {hasbench.__version__}; machine: "
+            f"{'quick' if quick else 'full'} run; hasbench {hasbench.__version__} "
+            f"(commit {revision()}); machine: "
             f"{machine()} (the project's machine is a 2-core shared VM; a data collection "
             "used one core during the run)", ""]
 
