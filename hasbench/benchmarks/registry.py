@@ -45,6 +45,53 @@ def list_benchmarks(directory: str | os.PathLike | None = None) -> dict[str, lis
     return out
 
 
+def describe_benchmarks(directory: str | os.PathLike | None = None) -> dict[str, dict]:
+    """What ``hasbench data list`` shows: for each benchmark of :func:`list_benchmarks`, its
+    kinds and, when present, ``table`` (configs, runs, seeds, epochs, MB, and ``partial``
+    with the planned runs when the table holds fewer runs than its provenance asked for,
+    i.e. a collection in progress or interrupted) and ``validation`` (the surrogate's
+    validation report's targets: ``{name: (measured, target, met)}``). A file that cannot
+    be read is reported with its error, not raised: the listing is for looking around."""
+    import json
+
+    from ..tables import RunTable
+
+    d = data_dir() if directory is None else check_path("directory", directory)
+    out: dict[str, dict] = {}
+    for name, kinds in list_benchmarks(d).items():
+        info: dict[str, Any] = {"kinds": kinds}
+        if "table" in kinds:
+            p = d / f"{name}.h5"
+            try:
+                t = RunTable.read(p)
+            except Exception as exc:  # noqa: BLE001 - listed, not raised
+                info["table_error"] = f"{type(exc).__name__}: {exc}"
+            else:
+                info["table"] = {"configs": t.n_configs, "runs": t.n_runs,
+                                 "seeds": len(t.seeds), "epochs": t.max_epochs,
+                                 "mb": round(p.stat().st_size / 1e6, 1)}
+                prov = t.provenance
+                planned_cfg = prov.get("n_configs")
+                for e in prov.get("extensions") or []:
+                    if isinstance(e, dict) and isinstance(e.get("n_configs"), int):
+                        planned_cfg = max(planned_cfg or 0, e["n_configs"])
+                seeds = prov.get("seeds")
+                if isinstance(planned_cfg, int) and isinstance(seeds, list):
+                    planned = planned_cfg * len(seeds)
+                    if t.n_runs < planned:
+                        info["table"]["partial"] = planned
+        rep = d / f"{name}.validation.json"
+        if "surrogate" in kinds and rep.is_file():
+            try:
+                targets = json.loads(rep.read_text()).get("targets", {})
+                info["validation"] = {k: (v.get("measured"), v.get("target"), v.get("met"))
+                                      for k, v in targets.items() if isinstance(v, dict)}
+            except (OSError, ValueError, AttributeError) as exc:
+                info["validation_error"] = f"{type(exc).__name__}: {exc}"
+        out[name] = info
+    return out
+
+
 def _looks_like_path(x: Any) -> bool:
     if isinstance(x, os.PathLike):
         return True

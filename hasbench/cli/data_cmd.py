@@ -110,15 +110,32 @@ def register(sub) -> None:
 
 
 def _list(args) -> int:
-    from ..benchmarks import data_dir, list_benchmarks
+    from ..benchmarks import data_dir
+    from ..benchmarks.registry import describe_benchmarks
 
     d = data_dir()
-    found = list_benchmarks(d)
+    found = describe_benchmarks(d)
     print(f"data folder: {d}")
-    for name, kinds in found.items():
-        print(f"  {name:<32} {', '.join(kinds)}")
+    for name, info in found.items():
+        line = f"  {name:<24} {', '.join(info['kinds']):<18}"
+        t = info.get("table")
+        if t:
+            line += (f" {t['configs']:>5} configs x {t['seeds']} seeds x {t['epochs']} epochs"
+                     f" = {t['runs']:>5} runs, {t['mb']:5.1f} MB")
+            if "partial" in t:
+                line += f"  PARTIAL: {t['runs']} of {t['partial']} runs (collection not done)"
+        elif "table_error" in info:
+            line += f" table unreadable: {info['table_error'][:80]}"
+        print(line)
+        for k, (measured, target, met) in (info.get("validation") or {}).items():
+            if isinstance(measured, (int, float)):
+                mark = "met" if met else "not met"
+                print(f"      {k:<44} {measured:7.3f}  (target {target}: {mark})")
     if not found:
         print("  (none)")
+    else:
+        print("validation figures: the held-out report of each surrogate "
+              "(data/<name>.validation.md); what to trust: data/README.md")
     return 0
 
 
