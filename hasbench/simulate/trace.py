@@ -56,6 +56,7 @@ without pyarrow, as CSV plus a ``.json`` sidecar. Never pickled.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -83,6 +84,15 @@ def have_parquet() -> bool:
     except ImportError:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=32)
+def _space_of(space_json: str):
+    """The Space of a trace's metadata, built once per distinct JSON (every seed of a run
+    folder has the same one; parsing it per file dominated loading 1,000 traces)."""
+    from ..spaces import Space
+
+    return Space.from_json(space_json)
 
 
 class Trace:
@@ -233,14 +243,14 @@ class Trace:
         if ver >= _DECODED_SINCE and "space" in meta:
             from ..spaces import Space
 
-            sp = Space.from_json(meta["space"])
+            sp = (_space_of(meta["space"]) if isinstance(meta["space"], str)
+                  else Space.from_json(meta["space"]))
             present = [n for n in sp.names if n in frame]
             if present:
                 if len(present) != len(sp.names):
                     raise SchemaError("columns", f"{len(present)} of {len(sp.names)} "
                                       "hyperparameters", f"all of {sp.names}", str(path))
-                X = sp.encode_columns({n: frame[n].to_numpy(dtype=object) for n in sp.names},
-                                      where=str(path))
+                X = sp.encode_columns({n: frame[n] for n in sp.names}, where=str(path))
                 frame = frame.copy()
                 for j, n in enumerate(sp.names):
                     frame[n] = X[:, j]

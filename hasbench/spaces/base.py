@@ -571,13 +571,22 @@ class Space:
         if missing:
             raise InvalidValueError("columns", f"missing {missing[0]!r}",
                                     f"one column per hyperparameter {self.names}", where)
-        n = len(np.asarray(columns[self.names[0]], dtype=object)) if self.names else 0
+        cols = {n: (c.reset_index(drop=True) if isinstance(c, pd.Series)
+                    else pd.Series(np.asarray(c, dtype=object))) for n, c in
+                ((n, columns[n]) for n in self.names)}
+        n = len(cols[self.names[0]]) if self.names else 0
         X = np.full((n, self.dim), INACTIVE, dtype=np.float64)
         for j, d in enumerate(self._dims):
-            raw = pd.Series(np.asarray(columns[d.name], dtype=object))
+            raw = cols[d.name]
+            if len(raw) != n:
+                raise InvalidValueError("columns", f"{d.name!r} of length {len(raw)}",
+                                        f"columns of one length ({n})", where)
             nan = raw.isna().to_numpy()
             if d.kind in (_FLOAT, _INT):
-                v = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+                if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+                    v = raw.to_numpy(dtype=float, na_value=np.nan)
+                else:
+                    v = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
                 bad = np.isnan(v) & ~nan
                 if bad.any():
                     raise ConfigError(d.name, raw[np.argmax(bad)], self._allowed(d), where)
@@ -594,15 +603,20 @@ class Space:
             if numeric:  # numbers (an int choice may come back as a float)
                 table = {float(c): i for i, c in reversed(list(enumerate(ch)))
                          if isinstance(c, (int, float)) and not isinstance(c, bool)}
-                idx = vals.astype(float).map(table)
+                keys = vals.to_numpy(dtype=float)
             else:
                 table = {str(c): i for i, c in reversed(list(enumerate(ch)))}
-                idx = vals.astype(str).map(table)
-            unknown = idx.isna().to_numpy()
+                keys = vals.astype(str).to_numpy(dtype=str)
+            # look up each distinct value once (a Python loop over the few choices only)
+            uniq, inv = np.unique(keys, return_inverse=True)
+            codes = np.array([table.get(k.item() if hasattr(k, "item") else k, -1)
+                              for k in uniq], dtype=float)
+            idx = codes[inv.reshape(-1)]
+            unknown = idx < 0
             if unknown.any():
                 raise ConfigError(d.name, vals.iat[int(np.argmax(unknown))], self._allowed(d),
                                   where)
-            X[~nan, j] = idx.to_numpy(dtype=float)
+            X[~nan, j] = idx
         return self.check_array(X, where)
 
     def check_array(self, X: Any, where: str | None = None) -> np.ndarray:
