@@ -215,9 +215,17 @@ def _scale_y(ax, values) -> None:
         ax.set_yscale("log")
     elif v.size and np.any(v != 0):
         a = np.abs(v[v != 0])
-        ax.set_yscale("symlog", linthresh=max(float(a.min()), 1e-3 * float(a.max())))
+        ax.set_yscale("symlog", linthresh=_linthresh(a))
         if np.all(v >= 0):
             ax.set_ylim(bottom=0)
+
+
+def _linthresh(a: np.ndarray) -> float:
+    """Linear range of a symlog axis: the decade at or below the smallest nonzero |value|
+    (at most 3 decades below the largest), so that 0 and the first log tick sit a decade
+    apart and their labels do not collide."""
+    lo = max(float(a.min()), 1e-3 * float(a.max()))
+    return float(10.0 ** math.floor(math.log10(lo)))
 
 
 def _scale_x(ax, values, log: bool) -> None:
@@ -246,7 +254,11 @@ def _legend(fig, axes) -> None:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(lab, h)
     if seen:
-        ncol = min(len(seen), 4 if len(axes) == 1 else 6)
+        # as many columns as fit the figure's width (a legend wider than the figure would
+        # widen it and squeeze the panels)
+        longest = max(len(lab) for lab in seen)
+        per = (longest * 0.6 * _RC["legend.fontsize"] + 40) / 72  # inches per entry
+        ncol = max(1, min(len(seen), 6, int(fig.get_figwidth() / per)))
         fig.legend(list(seen.values()), list(seen), loc="outside lower center", ncol=ncol,
                    frameon=False)
 
@@ -430,7 +442,7 @@ def _scale_x_values(ax, values) -> None:
         ax.set_xscale("log")
     elif v.size and np.any(v != 0):
         a = np.abs(v[v != 0])
-        ax.set_xscale("symlog", linthresh=max(float(a.min()), 1e-3 * float(a.max())))
+        ax.set_xscale("symlog", linthresh=_linthresh(a))
 
 
 # ------------------------------------------------------------------------ speed-up
