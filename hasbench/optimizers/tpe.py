@@ -57,7 +57,7 @@ from ..errors import InvalidValueError, check_choice, check_float, check_int
 from ..spaces.base import _canonical_log
 from .base import Job, Optimizer, Result, _loss_of
 from .kde import ProductKDE
-from .parzen import Columns, ParzenEstimator, default_weights
+from .parzen import Columns, ParzenEstimator, default_weights, log_density_ratio
 
 __all__ = ["TPE", "KDETPE"]
 
@@ -125,6 +125,7 @@ class TPE(Optimizer):
             check_choice("weights", weights, ["optuna", "uniform"], w)
             self._weights_fn = default_weights if weights == "optuna" else np.ones
         self.weights = weights
+        self._weights_cache: dict[int, np.ndarray] = {}
         self.prior_weight = check_float("prior_weight", prior_weight, 0.0, None, w)
         for nm, v in (("consider_magic_clip", consider_magic_clip),
                       ("consider_endpoints", consider_endpoints),
@@ -253,6 +254,14 @@ class TPE(Optimizer):
         return (R[good], np.ones(good.size)), (Rb[o], m[o])
 
     def _weights(self, n: int) -> np.ndarray:
+        if self._weights_fn in (default_weights, np.ones):  # pure: computed once per n
+            w = self._weights_cache.get(n)
+            if w is None:
+                w = self._weights_cache[n] = self._checked_weights(n)
+            return w
+        return self._checked_weights(n)
+
+    def _checked_weights(self, n: int) -> np.ndarray:
         w = np.asarray(self._weights_fn(n), dtype=float)[:n]
         if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or \
                 (n and w.sum() <= 0):
@@ -294,16 +303,17 @@ class TPE(Optimizer):
         if full.size:
             lk, gk = self._estimators(good, bad, full)
             C = lk.sample(rng, m, joint=self.multivariate)
+            # log l - log g of every candidate (per column for the independent TPE), l's and
+            # g's kernels in one pass
+            s = log_density_ratio(lk, gk, C, joint=self.multivariate)
             if self.multivariate:
-                s = lk.log_pdf(C) - gk.log_pdf(C)
                 best[full] = C[int(np.argmax(s))]
             else:
-                s = lk.log_pdf_columns(C) - gk.log_pdf_columns(C)
                 best[full] = C[np.argmax(s, axis=0), np.arange(full.size)]
         for j in np.flatnonzero(nan):  # conditional columns: one estimator each
             lk, gk = self._estimators(good, bad, np.array([j]))
             C = lk.sample(rng, m, joint=True)
-            s = lk.log_pdf(C) - gk.log_pdf(C)
+            s = log_density_ratio(lk, gk, C, joint=True)
             best[j] = C[int(np.argmax(s)), 0]
         return self._from_values(best)
 
