@@ -19,7 +19,7 @@ step() {  # step NAME ARGS... ; stops the driver when a step fails
   local name=$1; shift
   if [ "$ONLY" != "  " ] && [[ "$ONLY" != *" $name "* ]]; then return 0; fi
   echo "$(date -u +%FT%TZ) start $name: hasbench collect $*" >> "data/logs/$name.log"
-  "${PY[@]}" -m hasbench -v collect --workers "$W" "$@" >> "data/logs/$name.log" 2>&1
+  "${PY[@]}" -m hasbench -v collect --processes "$W" "$@" >> "data/logs/$name.log" 2>&1
   local rc=$?
   echo "$(date -u +%FT%TZ) end $name (exit $rc)" >> "data/logs/$name.log"
   if [ $rc -ne 0 ]; then echo "step $name failed (exit $rc); rerun to resume" >&2; exit $rc; fi
