@@ -102,6 +102,14 @@ def check_figure_path(path: Any, overwrite: bool = False, *, parameter: str = "p
     if p.is_dir():
         raise InvalidValueError(parameter, str(p), "a file path", where,
                                 hint="it is a folder")
+    # the folder is created when missing (save_figure), so a file among its parents is the
+    # one thing in the way: refuse before any work rather than fail in mkdir
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InvalidValueError(parameter, str(p), "a path inside a folder", where,
+                                        hint=f"{parent} is a file")
+            break
     if p.exists() and not overwrite:
         raise InvalidValueError(parameter, str(p), "a path that does not exist yet", where,
                                 hint="hasbench never overwrites your files; pass "

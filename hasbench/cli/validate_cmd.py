@@ -13,7 +13,7 @@ def register(sub) -> None:
         description="Per metric and fidelity R2, Kendall tau, Spearman rho, RMSE, with the "
                     "expected noise ceiling from every held-out seed; runtime fidelity raw "
                     "and up to a global speed factor; top-k overlap; the seed-noise model "
-                    "checked on held-out seed pairs and the 80%% predictive interval's "
+                    "checked on held-out seed pairs and the 80% predictive interval's "
                     "coverage overall and per decile; optimizer-ranking agreement "
                     "(optimizers replayed on the held-out table and on the surrogate; tau "
                     "with a bootstrap CI, identical traces as ties, the surrogate's "

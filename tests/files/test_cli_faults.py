@@ -58,7 +58,16 @@ def test_bad_input_exits_2_with_one_line(tmp_path, syn_table, syn_surrogate):
 def test_plot_faults(traces, tmp_path):
     line = _one_line(hb("results", str(traces), "--plot", str(tmp_path / "p.xyz")), 2)
     assert "xyz" in line or "format" in line.lower()
-    _one_line(hb("results", str(traces), "--plot", str(tmp_path / "missing" / "p.png")), 2)
+    # a missing folder is created (as for traces and surrogates); a file in the way is
+    # refused in one line, and is left as it was
+    p = hb("results", str(traces), "--plot", str(tmp_path / "missing" / "p.png"))
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "missing" / "p.png").stat().st_size > 0
+    (tmp_path / "afile").write_text("mine")
+    line = _one_line(hb("results", str(traces), "--plot", str(tmp_path / "afile" / "p.png")),
+                     2)
+    assert "afile" in line and "--plot" in line
+    assert (tmp_path / "afile").read_text() == "mine"
 
 
 def test_disk_full_is_an_environment_error(syn_table, tmp_path):
