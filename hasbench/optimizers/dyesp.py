@@ -249,16 +249,21 @@ class _MLP:
         return h[:, 0]
 
     def _grads(self, X, y, pairs, rank_weight, rng, gv):
+        # in-place numpy calls with the same operations in the same order as the plain
+        # expressions (bitwise the same gradients, fewer temporaries)
         L = len(self.W)
         acts = [X]
         masks = []
         h = X
         p = self.dropout
+        scale = 1.0 / (1.0 - p) if p > 0 else 1.0
         for i in range(L - 1):
-            h = np.maximum(h @ self.W[i] + self.b[i], 0.0)
+            h = h @ self.W[i]
+            h += self.b[i]
+            np.maximum(h, 0.0, out=h)
             if p > 0:
-                mk = (rng.random(h.shape) >= p) * (1.0 / (1.0 - p))
-                h = h * mk
+                mk = (rng.random(h.shape) >= p) * scale
+                h *= mk
             else:
                 mk = None
             masks.append(mk)
@@ -271,18 +276,19 @@ class _MLP:
             s = out[i] - out[j]  # i has the lower loss: want out_i < out_j
             sg = 0.5 * (1.0 + np.tanh(0.5 * s))  # logistic(s), overflow-free
             c = rank_weight / i.size
-            g = g + np.bincount(i, weights=c * sg, minlength=n) \
-                - np.bincount(j, weights=c * sg, minlength=n)
+            w = c * sg
+            g += np.bincount(i, weights=w, minlength=n)
+            g -= np.bincount(j, weights=w, minlength=n)
         dW, db = gv
         d = g[:, None]
         for k in range(L - 1, -1, -1):
             np.matmul(acts[k].T, d, out=dW[k])
-            db[k][...] = d.sum(axis=0)
+            np.sum(d, axis=0, out=db[k])
             if k:
                 d = d @ self.W[k].T
                 if masks[k - 1] is not None:
-                    d = d * masks[k - 1]
-                d = d * (acts[k] > 0)
+                    d *= masks[k - 1]
+                d *= acts[k] > 0
 
     def fit(self, X, y, groups, steps: int, lr: float, rank_weight: float, n_pairs: int,
             rng: np.random.Generator, batch_size: int | None = None,
@@ -295,6 +301,8 @@ class _MLP:
         m1 = np.zeros_like(th)
         m2 = np.zeros_like(th)
         gr = np.zeros_like(th)
+        tmp = np.empty_like(th)
+        tmp2 = np.empty_like(th)
         gsplit = self._split(gr)
         gv = (gsplit[0::2], gsplit[1::2])
         b1, b2, eps = 0.9, 0.999, 1e-8
@@ -302,7 +310,7 @@ class _MLP:
         n = X.shape[0]
 
         def step(idx):
-            nonlocal t, m1, m2, th
+            nonlocal t, m1, m2, th, tmp, tmp2
             if idx is None:
                 Xb, yb, gb = X, y, groups
             else:
@@ -311,11 +319,20 @@ class _MLP:
             self._grads(Xb, yb, pairs, rank_weight, rng, gv)
             t += 1
             a = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            # th -= a * m1 / (sqrt(m2) + eps) after the moment updates, in place (the same
+            # operations in the same order: bitwise the same weights)
             m1 *= b1
-            m1 += (1 - b1) * gr
+            np.multiply(gr, 1 - b1, out=tmp)
+            m1 += tmp
             m2 *= b2
-            m2 += (1 - b2) * (gr * gr)
-            th -= a * m1 / (np.sqrt(m2) + eps)
+            np.multiply(gr, gr, out=tmp)
+            tmp *= 1 - b2
+            m2 += tmp
+            np.sqrt(m2, out=tmp)
+            tmp += eps
+            np.multiply(m1, a, out=tmp2)
+            tmp2 /= tmp
+            th -= tmp2
 
         full = batch_size is None or batch_size >= n
         for _ in range(steps):
