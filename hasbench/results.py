@@ -42,7 +42,10 @@ __all__ = ["load_traces", "trace_files", "incumbent_on_grid", "anytime_summary",
            "parse_labelled", "run_settings"]
 
 #: trace metadata that does not define a run's settings (varies per seed or machine)
-_NOT_SETTINGS = {"seed", "overhead_seconds", "hasbench_version", "space", "optimum_source"}
+#: (``cost_metric`` is a property of the benchmark, already named, and absent in traces
+#: written before 2026-12-03: it must not split otherwise equal runs)
+_NOT_SETTINGS = {"seed", "overhead_seconds", "hasbench_version", "space", "optimum_source",
+                 "cost_metric"}
 
 #: the incumbent column each regret kind is computed from
 _REGRET = {("true", "incumbent"): "incumbent_true",

@@ -28,9 +28,9 @@ def curve_of(bench, cfg: dict, seed: int | None):
     if fid.in_config and fid.name in sp.names:
         full[fid.name] = int(fid.upper)
     X = sp.encode([full], validate=False)
-    c = bench.curve(X, seed=seed, metrics=[bench.objective, bench.cost_metric])
+    c = bench.curve(X, seed=seed, metrics=[bench.objective, bench.clock_metric])
     loss = bench.to_loss(bench.objective, c[bench.objective][0])
-    return loss, c[bench.cost_metric][0]
+    return loss, c[bench.clock_metric][0]
 
 
 def emit(record: dict) -> None:

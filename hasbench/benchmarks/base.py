@@ -14,7 +14,9 @@ Conventions
   gives one seed's answer, deterministic for a given (config, seed) and consistent along the
   curve.
 - Metric names: the run table's per-epoch metrics (``train_loss``, ``valid_acc`` ...),
-  ``cum_time`` (cumulative training seconds up to the fidelity, monotone in the fidelity),
+  ``cum_time`` (cumulative training seconds up to the fidelity, monotone in the fidelity:
+  the benchmark's simulated clock, :attr:`Benchmark.clock_metric`; which measured clock
+  those seconds are, wall, CPU or CUDA time, is :attr:`Benchmark.cost_metric`),
   and the static metrics (``params``, ``flops`` ...).
 - Direction: metrics ending in ``_acc`` are maximised, everything else minimised;
   :meth:`Benchmark.to_loss` turns any metric into a loss (lower is better).
@@ -89,13 +91,24 @@ class Benchmark(ABC):
         Every metric :meth:`query` can return.
     objective : str
         Default metric optimizers use (``valid_acc``).
+    clock_metric : str
+        The metric whose seconds are the simulated clock: ``"cum_time"`` for every
+        benchmark (``cost`` differences it; the simulator charges it).
+    cost_metric : str
+        Which measured per-epoch time those seconds are: ``"cpu_time"`` (CPU seconds of
+        the training thread, load-independent), ``"epoch_time"`` (wall seconds; version-1
+        tables and surrogates fitted before hasbench recorded the clock), ``"cuda_time"``
+        (CUDA-event seconds), or ``"model"`` (a closed-form cost, synthetic benchmarks).
+        Tables name theirs in :attr:`RunTable.cost_metric`; a surrogate records the one
+        it was fitted on in its manifest.
     """
 
     name: str = "benchmark"
     space: Space
     metrics: list[str]
     objective: str = "valid_acc"
-    cost_metric: str = "cum_time"
+    clock_metric: str = "cum_time"
+    cost_metric: str = "model"
 
     # ------------------------------------------------------------ to implement
     @abstractmethod
@@ -236,7 +249,8 @@ class Benchmark(ABC):
     def cost(self, configs: Any, from_fidelity: Any = 0, to_fidelity: Any = None,
              seed: Any = None) -> np.ndarray:
         """Seconds to continue training from ``from_fidelity`` to ``to_fidelity`` (0 means
-        from scratch): ``cum_time(to) - cum_time(from)``, never negative."""
+        from scratch): ``cum_time(to) - cum_time(from)``, never negative; seconds of
+        :attr:`cost_metric`'s clock."""
         X = self._to_array(configs)
         n = X.shape[0]
         to = self._fidelity_array(X, to_fidelity)
@@ -262,11 +276,12 @@ class Benchmark(ABC):
                 fid.validate(frm[pos], where=f"{self.name}.cost")
             except InvalidValueError as exc:
                 raise exc.with_parameter("from_fidelity") from None
-        c_to = self._query_chunked(X, to, s, [self.cost_metric])[self.cost_metric]
+        cm = self.clock_metric
+        c_to = self._query_chunked(X, to, s, [cm])[cm]
         c_from = np.zeros(n)
         if pos.any():
             c_from[pos] = self._query_chunked(X[pos], frm[pos], None if s is None else s[pos],
-                                              [self.cost_metric])[self.cost_metric]
+                                              [cm])[cm]
         return np.maximum(c_to - c_from, 0.0)
 
     def to_loss(self, metric: str, values: np.ndarray) -> np.ndarray:

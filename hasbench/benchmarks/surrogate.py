@@ -53,6 +53,12 @@ class SurrogateBenchmark(Benchmark):
         self.name = name
         self.metrics = surrogate.output_metrics
 
+    @property
+    def cost_metric(self) -> str:
+        """The measured clock the surrogate's runtime model was fitted on (its manifest's
+        ``cost_metric``: ``"cpu_time"`` or ``"epoch_time"`` = wall seconds ...)."""
+        return str(self.surrogate.cost_metric)
+
     def _query_arrays(self, X, fidelity, seed, metrics):
         return self.surrogate.predict(X, fidelity, metrics, seed)
 

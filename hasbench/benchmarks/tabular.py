@@ -12,7 +12,9 @@ Semantics
   ``seed=s``: the run of the config's ``s % k``-th available seed (sorted; ``k`` = number of
   seeds recorded for that config), so every non-negative seed is answered and seeds
   ``0..k-1`` are the recorded runs.
-- ``cum_time``: the run's cumulative seconds; after a run stopped early (diverged), it is
+- ``cum_time``: the run's cumulative seconds of the table's cost clock
+  (:attr:`RunTable.cost_metric`: CPU seconds where the table has them, else wall seconds;
+  ``cost_metric=`` chooses another measured one); after a run stopped early (diverged), it is
   extended with the run's mean epoch time (the cost training would have taken), so it is
   monotone in the fidelity for every run.
 - A config not in the table raises :class:`ConfigNotInTableError` naming the nearest table
@@ -62,6 +64,10 @@ class TabularBenchmark(Benchmark):
     surrogate : CurveSurrogate, SurrogateBenchmark or path, optional
         Surrogate for ``fallback="surrogate"``; when omitted an XGBoost surrogate is fitted
         on the table the first time it is needed.
+    cost_metric : {None, "cpu_time", "epoch_time", "cuda_time"}
+        The measured clock ``cum_time`` (the simulated clock) sums; ``None`` (default):
+        the table's :attr:`~hasbench.tables.RunTable.cost_metric`. A clock some epoch of
+        the table lacks is a :class:`SchemaError` naming ``cost_metric``.
 
     Examples
     --------
@@ -70,7 +76,7 @@ class TabularBenchmark(Benchmark):
     """
 
     def __init__(self, table: Any, name: str | None = None, fallback: str | None = None,
-                 surrogate: Any = None):
+                 surrogate: Any = None, cost_metric: str | None = None):
         from ..tables import RunTable
 
         if not isinstance(table, RunTable):
@@ -84,6 +90,8 @@ class TabularBenchmark(Benchmark):
         self.name = name or (table.path.stem if table.path is not None else "table")
         self.fallback = fallback
         self._surrogate = surrogate
+        #: the measured clock behind ``cum_time`` (the table's own unless chosen)
+        self.cost_metric = table.resolve_cost_metric(cost_metric, "TabularBenchmark")
         self.metrics = list(table.metrics) + ["cum_time"] + list(table.static)
         self.max_epochs = int(table.max_epochs)
         fid = self.space.fidelity
@@ -149,8 +157,8 @@ class TabularBenchmark(Benchmark):
             D[rc, rs] = cur
             self._dense[m] = D
             self._mean[m] = np.where(w, D, 0.0).sum(axis=1) / n_av
-        ct = t.cum_time[keep].astype(np.float64)
-        et = np.where(after, np.nan, t.epoch_time[keep])
+        ct = t.cost(cumulative=True, metric=self.cost_metric)[keep].astype(np.float64)
+        et = np.where(after, np.nan, t.cost(metric=self.cost_metric)[keep])
         with np.errstate(invalid="ignore"):
             mean_t = np.nan_to_num(np.nanmean(et, axis=1), nan=0.0)
         last = ct[np.arange(ct.shape[0]), np.maximum(rn - 1, 0)]
@@ -232,7 +240,7 @@ class TabularBenchmark(Benchmark):
         if s is None:
             log.warning("%s: fitting an XGBoost fallback surrogate on the table (pass "
                         "surrogate=... to reuse a saved one)", self.name)
-            s = CurveSurrogate("xgb").fit(self.table)
+            s = CurveSurrogate("xgb", cost_metric=self.cost_metric).fit(self.table)
         elif isinstance(s, (str, os.PathLike)):
             s = load_surrogate(s)
         elif hasattr(s, "surrogate") and not isinstance(s, CurveSurrogate):

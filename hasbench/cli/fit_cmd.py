@@ -54,6 +54,10 @@ def register(sub) -> None:
                    help="give the runtime model the exact log FLOPs and parameter count of "
                         "each config's network as inputs (tables of hasbench's own networks; "
                         "see docs/surrogates.md)")
+    p.add_argument("--cost-metric", default=None, metavar="{cpu_time,epoch_time,cuda_time}",
+                   help="measured clock the runtime model (the simulated clock) is fitted "
+                        "on (default: the table's own, CPU time where every epoch has it, "
+                        "else wall time; see docs/run-table-format.md)")
     p.set_defaults(func=_fit)
 
 
@@ -80,19 +84,22 @@ def _fit(args) -> int:
              "seed": "--seed", "n_jobs": "--threads", "time_detrend": "--time-detrend",
              "time_detrend_level": "--time-detrend-level", "acc_transform": "--acc-transform",
              "time_static": "--time-static", "metric": "--metrics", "table": "TABLE",
-             "params": "--params", "calibration_bins": "--calibration-bins"}
+             "params": "--params", "calibration_bins": "--calibration-bins",
+             "cost_metric": "--cost-metric"}
     with cli_names("fit", names, (None, "CurveSurrogate", "CurveSurrogate.fit")):
         sur = CurveSurrogate(args.model, params=params,
                              calibration_fraction=args.calibration_fraction, seed=args.seed,
                              n_jobs=args.threads, time_detrend=args.time_detrend,
                              time_detrend_level=args.time_detrend_level,
                              acc_transform=args.acc_transform, time_static=args.time_static,
-                             calibration_bins=args.calibration_bins)
+                             calibration_bins=args.calibration_bins,
+                             cost_metric=args.cost_metric)
         table = check_path("table", args.table, must_exist=True, where="hasbench fit")
         sur.fit(table, metrics=metrics, progress=sys.stderr.isatty())
     with replacing(out) as tmp:
         sur.save(tmp)
-    print(f"fitted {args.model} surrogate on {table} in {sur.fit_seconds:.1f} s -> {out}")
+    print(f"fitted {args.model} surrogate on {table} in {sur.fit_seconds:.1f} s -> {out} "
+          f"(simulated clock: {sur.cost_metric})")
     return 0
 
 

@@ -21,8 +21,8 @@ def mean_full_cost(bench: Any, n: int = 256) -> float:
     fid = sp.fidelity
     if fid.in_config and fid.name in sp.names:
         X[:, sp.names.index(fid.name)] = fid.upper
-    c = bench.query(X, fidelity=fid.upper, metrics=[bench.cost_metric], as_arrays=True)
-    return float(np.nanmean(c[bench.cost_metric]))
+    c = bench.query(X, fidelity=fid.upper, metrics=[bench.clock_metric], as_arrays=True)
+    return float(np.nanmean(c[bench.clock_metric]))
 
 
 def parse_budget(text: str, bench: Any = None, n_workers: int = 1) -> float:

@@ -66,7 +66,7 @@ class _Evaluator:
                  seed: int, noise: bool):
         self.bench = bench
         self.objective = objective
-        self.cm = bench.cost_metric
+        self.cm = bench.clock_metric
         self.metrics = [objective, self.cm] if objective != self.cm else [objective]
         self.levels = None if levels is None else np.asarray(levels, dtype=float)
         self.index = {} if levels is None else {float(v): i for i, v in enumerate(self.levels)}
@@ -402,6 +402,7 @@ def _simulation(benchmark, optimizer, seed, n_workers, time_budget, max_evaluati
         "max_evaluations": max_evaluations, "count_overhead": bool(count_overhead),
         "overhead_seconds": overhead if count_overhead else 0.0, "noise": bool(noise),
         "fidelity": benchmark.fidelity.name,
+        "cost_metric": str(getattr(benchmark, "cost_metric", "model")),
         "max_fidelity": float(getattr(opt, "max_fidelity", benchmark.fidelity.upper)),
         "optimum_loss": _optimum(benchmark, objective),
         "optimum_source": _optimum_source(benchmark, objective),

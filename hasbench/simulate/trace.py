@@ -43,7 +43,10 @@ One row per finished (or pruned) job, in completion order. Columns:
 Metadata (``Trace.meta``, JSON): optimizer name and options, seed, benchmark name, objective,
 n_workers, budgets, space JSON, ``optimum_loss`` (the benchmark's fixed expected optimum,
 see ``Benchmark.optimum_loss``) with ``optimum_source`` (how it was determined),
-``regret_fidelity`` (the fidelity ``expected_loss_max`` is read at), hasbench version.
+``regret_fidelity`` (the fidelity ``expected_loss_max`` is read at), ``cost_metric`` (which
+measured clock the simulated seconds are: ``cpu_time``, ``epoch_time`` = wall, ``cuda_time``
+or ``model``; see ``Benchmark.cost_metric``; absent in traces before 2026-12-03), hasbench
+version.
 
 Schema version 2 added ``forced``, ``expected_loss``, ``expected_loss_max``,
 ``incumbent_true``, ``incumbent_any_true``; version-1 traces still load (without them).

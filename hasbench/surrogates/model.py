@@ -276,6 +276,14 @@ class CurveSurrogate:
         product of several hyperparameters, which trees approximate poorly from the
         hyperparameters alone; on ``digits-zela2018`` (17 hyperparameters, ResNets) the true
         FLOPs raised a runtime model's held-out R² from 0.62 to 0.73.
+    cost_metric : {None, "cpu_time", "epoch_time", "cuda_time"}
+        Which measured per-epoch time the runtime model (``cum_time``, the simulated
+        clock) is fitted on. ``None`` (default): the table's own
+        :attr:`~hasbench.tables.RunTable.cost_metric` (CPU time of the training thread
+        where every epoch has it, so load on a shared machine does not enter the clock;
+        wall time for version-1 tables). After fitting, :attr:`cost_metric` is the clock
+        used; it is recorded in the manifest (manifests written before 2026-12-03 lack
+        it and were fitted on wall time: they load as ``"epoch_time"``).
 
     Examples
     --------
@@ -289,7 +297,8 @@ class CurveSurrogate:
                  seed: int = 0, n_jobs: int | None = None, acc_transform: str = "logit",
                  loss_transform: str = "log", time_detrend: int = 0,
                  time_detrend_level: float = 0.1, time_static: bool = False,
-                 calibration_folds: int = 5, calibration_bins: int = 5):
+                 calibration_folds: int = 5, calibration_bins: int = 5,
+                 cost_metric: str | None = None):
         self.model = check_choice("model", model, list(BACKENDS), "CurveSurrogate",
                                   unknown=True)
         if params is not None and not isinstance(params, dict):
@@ -326,6 +335,12 @@ class CurveSurrogate:
         self.time_detrend_level = check_float("time_detrend_level", time_detrend_level, 0.0,
                                               1.0, "CurveSurrogate")
         self.time_detrend_info: dict[str, Any] | None = None
+        from ..tables.runtable import COST_METRICS
+
+        self._cost_request = check_choice("cost_metric", cost_metric,
+                                          [None, *COST_METRICS], "CurveSurrogate")
+        #: the measured clock the runtime model was fitted on (see the parameter)
+        self.cost_metric: str | None = cost_metric
         self._fitted = False
         #: the manifest's ``"optimum"`` section (see :meth:`optimum_section`)
         self.optimum: dict | None = None
@@ -647,8 +662,9 @@ class CurveSurrogate:
             st = self._time_in(Xs)[:, -2:]
             self.time_static_bounds = [[float(st[:, j].min()), float(st[:, j].max())]
                                        for j in range(2)]
-        et = table.epoch_time[keep]
-        ct = table.cum_time[keep]
+        self.cost_metric = table.resolve_cost_metric(self._cost_request, "CurveSurrogate.fit")
+        et = table.cost(metric=self.cost_metric)[keep]
+        ct = table.cost(cumulative=True, metric=self.cost_metric)[keep]
         with np.errstate(invalid="ignore", divide="ignore"):
             et_rec = np.where(after, np.nan, et)
             mean_t = np.nanmean(et_rec, axis=1)
@@ -1114,6 +1130,7 @@ class CurveSurrogate:
             "time_detrend": self.time_detrend, "time_detrend_level": self.time_detrend_level,
             "time_detrend_info": self.time_detrend_info,
             "time_static": self.time_static, "time_static_bounds": self.time_static_bounds,
+            "cost_metric": self.cost_metric,
             "epoch_clip": self.epoch_clip, "epoch_clip_mean": self.epoch_clip_mean,
             "space": self.space.to_dict(),
             "metrics": self.metrics, "static": self.static_names,
@@ -1264,6 +1281,13 @@ class CurveSurrogate:
         except InvalidValueError as exc:
             raise SchemaError("manifest", exc.parameter, exc.allowed, where,
                               hint=str(exc)) from None
+        from ..tables.runtable import COST_METRICS
+
+        # manifests before 2026-12-03 were fitted on wall seconds
+        cm = man.get("cost_metric", "epoch_time")
+        if cm not in COST_METRICS:
+            raise SchemaError("manifest cost_metric", cm, list(COST_METRICS), where)
+        obj.cost_metric = obj._cost_request = cm
         obj.time_detrend_info = man.get("time_detrend_info")
         obj.time_static_bounds = man.get("time_static_bounds")
         obj.optimum = man.get("optimum")

@@ -62,6 +62,12 @@ TARGETS = {
 }
 
 
+#: what each cost clock is, for the report
+_CLOCKS = {"epoch_time": "wall seconds per epoch, machine load included",
+           "cpu_time": "CPU seconds of the training thread, load-independent",
+           "cuda_time": "CUDA-event seconds of the epoch"}
+
+
 def _scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     from scipy.stats import kendalltau, spearmanr
 
@@ -442,7 +448,9 @@ def validate(surrogate: Any, heldout: Any, fidelities: Sequence[int] | None = No
                                      + "; ".join(diff[:6]) + (" ..." if len(diff) > 6 else "")
                                      + ". Import a held-out file with --space-from "
                                        "TRAINING_TABLE to share the space")
-    tb = TabularBenchmark(heldout)
+    # the held-out runtimes on the clock the surrogate was fitted on (a held-out table
+    # without that clock is an error naming cost_metric, never a silent wall-vs-CPU mix)
+    tb = TabularBenchmark(heldout, cost_metric=surrogate.cost_metric)
     sb = SurrogateBenchmark(surrogate)
     E = tb.max_epochs
     if E > surrogate.max_epochs:
@@ -464,6 +472,7 @@ def validate(surrogate: Any, heldout: Any, fidelities: Sequence[int] | None = No
     report: dict[str, Any] = {
         "surrogate": str(surrogate.path) if surrogate.path else None,
         "surrogate_model": surrogate.model,
+        "cost_metric": surrogate.cost_metric,
         "training_table": surrogate.table_info,
         "heldout": {"path": str(heldout.path), "name": Path(heldout.path).name,
                     "sha256": file_sha256(heldout.path), "n_configs": int(C),
@@ -749,6 +758,9 @@ def _markdown(rep: dict[str, Any], plots: list[str], command: str | None) -> str
     rt = rep.get("runtime")
     if rt:
         L.append("\n## Runtime fidelity (`cum_time`)\n")
+        cm = rep.get("cost_metric") or "epoch_time"
+        L.append(f"Clock: `{cm}` ({_CLOCKS.get(cm, cm)}) of the training table, compared "
+                 "with the same clock of the held-out runs.\n")
         L.append("Simulated seconds are the collection machine's seconds. On another "
                  "machine runs take about a constant factor longer or shorter, so the "
                  "scores are given raw and up to one global speed factor (fitted on the "
@@ -871,7 +883,7 @@ def _plots(surrogate: CurveSurrogate, heldout, rep: dict[str, Any], folder: Path
 
     from ..benchmarks import SurrogateBenchmark, TabularBenchmark
 
-    tb = TabularBenchmark(heldout)
+    tb = TabularBenchmark(heldout, cost_metric=surrogate.cost_metric)
     sb = SurrogateBenchmark(surrogate)
     X = heldout.X[tb._has_runs]
     E = tb.max_epochs

@@ -498,11 +498,30 @@ class RunTable:
         mask = np.arange(self.max_epochs)[None, :] < self.run_n_epochs[:, None]
         return bool(np.isfinite(arr[mask]).all())
 
-    def cost(self, cumulative: bool = False) -> np.ndarray:
-        """Per-epoch (or, with ``cumulative``, cumulative) seconds of :attr:`cost_metric`,
-        shape ``(n_runs, max_epochs)``, NaN after a run's last epoch."""
-        arr = getattr(self, self.cost_metric)
+    def cost(self, cumulative: bool = False, metric: str | None = None) -> np.ndarray:
+        """Per-epoch (or, with ``cumulative``, cumulative) seconds of :attr:`cost_metric`
+        (or of ``metric``, one of :data:`COST_METRICS` measured for every recorded epoch),
+        shape ``(n_runs, max_epochs)``, NaN after a run's last epoch. For ``epoch_time``
+        the cumulative seconds are the stored ``cum_time``."""
+        m = self.resolve_cost_metric(metric, "RunTable.cost")
+        if cumulative and m == "epoch_time":
+            return self.cum_time
+        arr = getattr(self, m)
         return np.cumsum(arr, axis=1) if cumulative else arr
+
+    def resolve_cost_metric(self, metric: str | None, where: str) -> str:
+        """``metric`` checked against the clocks this table measured for every recorded
+        epoch; ``None`` gives :attr:`cost_metric`. Raises :class:`SchemaError` (naming the
+        parameter ``cost_metric``) for a clock some epoch lacks."""
+        if metric is None:
+            return self.cost_metric
+        check_choice("cost_metric", metric, COST_METRICS, where)
+        if not self._measured(metric):
+            raise SchemaError("cost_metric", metric, [m for m in COST_METRICS
+                                                      if self._measured(m)],
+                              where, hint=f"some epochs of run table {self.path} lack "
+                                          f"{metric}")
+        return metric
 
     def __repr__(self) -> str:
         return (f"RunTable({str(self.path)!r}, space={self.space.name!r} v{self.space.version}, "
