@@ -63,6 +63,9 @@ class AnalysisData:
     source: str = "arrays"
     dropped: int = 0
     info: dict = field(default_factory=dict)
+    #: ``U`` with log hyperparameters mapped by value (``Space.to_unit(linear=True)``);
+    #: ``None`` for array sources without a space (their ``U`` is linear already)
+    U_linear: np.ndarray | None = None
 
 
 def resolve_source(source: Any, where: str) -> tuple[str, Any]:
@@ -195,7 +198,8 @@ def _finish(X, y, space, names, drop_cols, objective, fidelity, source, where, i
                                 hint=f"found {int(ok.sum())}")
     U = space.to_unit(X) if space is not None else _minmax(X)
     cat = space.is_categorical() if space is not None else np.zeros(X.shape[1], bool)
-    return AnalysisData(X=X[ok][:, keep_cols], U=U[ok][:, keep_cols], y=y[ok],
+    UL = space.to_unit(X, linear=True)[ok][:, keep_cols] if space is not None else None
+    return AnalysisData(X=X[ok][:, keep_cols], U=U[ok][:, keep_cols], y=y[ok], U_linear=UL,
                         names=[names[j] for j in keep_cols], categorical=cat[keep_cols],
                         objective=objective, fidelity=fidelity, source=source,
                         dropped=int((~ok).sum()), info=dict(info or {}))

@@ -32,6 +32,10 @@ def register(sub) -> None:
                         "quantiles of the objective, e.g. 0.75,1 for the best quarter")
     p.add_argument("--n-trees", type=int, default=64,
                    help="fANOVA: trees in the forest (default 64)")
+    p.add_argument("--measure", default=None, metavar="{prior,linear}",
+                   help="fANOVA: integrate over the space's sampling prior (default: log "
+                        "scale for log hyperparameters) or the linear scale of their values "
+                        "(as Optuna's fANOVA does)")
     p.add_argument("--n-bootstrap", type=int, default=200,
                    help="N-RReliefF: bootstrap resamples for the error bars (default 200)")
     p.add_argument("--k", type=int, default=10,
@@ -58,7 +62,9 @@ def _importance(args) -> int:
     kw: dict = dict(fidelity=args.fidelity, objective=args.objective, seed=args.seed,
                     training_seed=args.training_seed, n_samples=args.n_samples)
     if method == "fanova":
-        kw.update(n_trees=args.n_trees, pairwise=args.pairwise)
+        kw.update(n_trees=args.n_trees, pairwise=args.pairwise,
+                  measure=check_choice("--measure", args.measure or "prior",
+                                       ["prior", "linear"], where))
         if args.quantile is not None:
             try:
                 lo, hi = (float(v) for v in args.quantile.split(","))
@@ -72,6 +78,9 @@ def _importance(args) -> int:
                                     hint="N-RReliefF gives one weight per hyperparameter")
         if args.quantile is not None:
             raise InvalidValueError("--quantile", args.quantile, "only with --method fanova",
+                                    where)
+        if args.measure is not None:
+            raise InvalidValueError("--measure", args.measure, "only with --method fanova",
                                     where)
         kw.update(n_bootstrap=args.n_bootstrap, k=args.k)
     df = importance(args.source, method, **kw)

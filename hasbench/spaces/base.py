@@ -736,13 +736,21 @@ class Space:
                 X[:, j] = np.minimum(np.floor(u * k), k - 1)
         return X
 
-    def to_unit(self, X: np.ndarray) -> np.ndarray:
+    def to_unit(self, X: np.ndarray, linear: bool = False) -> np.ndarray:
         """Map encoded configurations to the unit cube (NaN stays NaN); inverse of
-        :meth:`from_unit` up to the discretisation of integer/categorical columns."""
+        :meth:`from_unit` up to the discretisation of integer/categorical columns.
+        ``linear=True`` maps log hyperparameters by their value instead of its log (the
+        uniform measure on the cube is then the linear scale, not the sampling prior; no
+        inverse)."""
         X = np.asarray(X, dtype=np.float64)
         U = np.empty_like(X)
         for j, d in enumerate(self._dims):
-            if d.kind in (_FLOAT, _INT):
+            if d.kind in (_FLOAT, _INT) and linear and d.log:
+                lo, hi = (d.lower - 0.5, d.upper + 0.5) if d.kind == _INT else \
+                    (d.lower, d.upper)
+                with np.errstate(over="ignore"):
+                    U[:, j] = (np.exp(X[:, j]) - lo) / (hi - lo) if hi > lo else 0.5
+            elif d.kind in (_FLOAT, _INT):
                 if d.kind == _INT and not d.log:
                     lo, hi = d.lower - 0.5, d.upper + 0.5
                 elif d.kind == _INT:

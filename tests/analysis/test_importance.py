@@ -75,6 +75,28 @@ def test_fanova_categorical_integer_and_log_hyperparameters_closed_form():
     assert _imp(df, "noise") < 0.01
 
 
+def test_fanova_measure_linear_integrates_log_hyperparameters_by_value():
+    # y = 4 x + n, x log-uniform on [1e-3, 1], n uniform on {1..4}. Under the prior (log
+    # scale) var(4x) = 16 (E[x^2] - E[x]^2) with E[x] = 0.999/ln 1000 and
+    # E[x^2] = (1 - 1e-6)/(2 ln 1000); under the linear measure var(4x) = 16 * 0.999^2 / 12.
+    space = _mixed_space()
+    X = space.sample_array(4000, 2)
+    cfg = space.decode(X)
+    x = np.array([c["x"] for c in cfg])
+    y = 4 * x + np.array([c["n"] for c in cfg])
+    v_n = (4 ** 2 - 1) / 12
+    L = np.log(1000.0)
+    v_prior = 16 * ((1 - 1e-6) / (2 * L) - (0.999 / L) ** 2)
+    v_lin = 16 * 0.999 ** 2 / 12
+    prior = fanova_importance((X, y, space), n_trees=32, pairwise=False)
+    lin = fanova_importance((X, y, space), n_trees=32, pairwise=False, measure="linear")
+    assert abs(_imp(prior, "x") - v_prior / (v_prior + v_n)) < 0.05
+    assert abs(_imp(lin, "x") - v_lin / (v_lin + v_n)) < 0.05
+    assert lin.attrs["settings"]["measure"] == "linear"
+    with pytest.raises(InvalidValueError, match="measure"):
+        fanova_importance((X, y, space), measure="log")
+
+
 def test_fanova_equals_optuna_on_the_same_forest():
     # same scikit-learn forest (settings and seed), continuous inputs on [0, 1]: the exact
     # decomposition must agree with Optuna's tree walk to rounding
