@@ -13,7 +13,8 @@ import pytest
 from hasbench.tables import RunTable
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-SPLITS = ["fmnist-hia-cnn", "digits-zela2018"]
+SPLITS = ["fmnist-hia-cnn", "digits-zela2018", "mnist-hia-cnn", "usps-hia-cnn",
+          "kmnist-hia-cnn", "kannada-hia-cnn"]
 
 
 def _read(path: Path) -> RunTable:
@@ -43,7 +44,8 @@ def test_splits_partition_their_table(name):
 @pytest.mark.parametrize("name,table", [
     ("digits-hia-cnn", "digits-hia-cnn.h5"), ("digits-hia-cnn-mlp", "digits-hia-cnn.h5"),
     ("fmnist-hia-cnn", "splits/fmnist-hia-cnn.train.h5"),
-    ("digits-zela2018", "splits/digits-zela2018.train.h5")])
+    ("digits-zela2018", "splits/digits-zela2018.train.h5"),
+    *[(n, f"splits/{n}.train.h5") for n in SPLITS[2:]]])
 def test_surrogate_records_the_table_it_was_fitted_on(name, table):
     man = DATA / f"{name}.surrogate" / "manifest.json"
     if not man.exists():
@@ -52,3 +54,14 @@ def test_surrogate_records_the_table_it_was_fitted_on(name, table):
     path = DATA / table
     assert rec["name"] == path.name
     assert rec["sha256"] == hashlib.sha256(_read(path).path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name", SPLITS[2:])
+def test_cross_dataset_tables_are_paired_config_by_config(name):
+    """Issue 17 item 3: the same Sobol configs on every dataset (paired comparisons), each
+    run recording the load-independent CPU time as the table's cost."""
+    ref = _read(DATA / "fmnist-hia-cnn.h5")
+    t = _read(DATA / f"{name}.h5")
+    assert set(t.config_ids) == set(ref.config_ids) and t.n_configs >= 300
+    assert sorted(int(s) for s in t.seeds) == [0, 1] and t.max_epochs == 27
+    assert t.schema_version == 2 and t.cost_metric == "cpu_time"

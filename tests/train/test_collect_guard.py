@@ -45,5 +45,6 @@ def test_shipped_tables_are_protected():
     from pathlib import Path
 
     data = Path(__file__).resolve().parents[2] / "data"
-    for name in ("digits-hia-cnn.h5", "fmnist-hia-cnn.h5", "digits-zela2018.h5"):
+    for name in ("digits-hia-cnn.h5", "fmnist-hia-cnn.h5", "digits-zela2018.h5", "mnist-hia-cnn.h5",
+                 "usps-hia-cnn.h5", "kmnist-hia-cnn.h5", "kannada-hia-cnn.h5"):
         assert dependent_surrogates(data / name), name
