@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from .._clocks import COST_METRICS
 from ..errors import (
     FidelityError,
     InvalidValueError,
@@ -335,8 +336,6 @@ class CurveSurrogate:
         self.time_detrend_level = check_float("time_detrend_level", time_detrend_level, 0.0,
                                               1.0, "CurveSurrogate")
         self.time_detrend_info: dict[str, Any] | None = None
-        from ..tables.runtable import COST_METRICS
-
         self._cost_request = check_choice("cost_metric", cost_metric,
                                           [None, *COST_METRICS], "CurveSurrogate")
         #: the measured clock the runtime model was fitted on (see the parameter)
@@ -1281,8 +1280,6 @@ class CurveSurrogate:
         except InvalidValueError as exc:
             raise SchemaError("manifest", exc.parameter, exc.allowed, where,
                               hint=str(exc)) from None
-        from ..tables.runtable import COST_METRICS
-
         # manifests before 2026-12-03 were fitted on wall seconds
         cm = man.get("cost_metric", "epoch_time")
         if cm not in COST_METRICS:

@@ -46,6 +46,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
+from .._clocks import COST_METRICS
 from ..errors import (
     InvalidValueError,
     SchemaError,
@@ -66,9 +67,6 @@ SCHEMA = "hasbench.runtable"
 SCHEMA_VERSION = 2
 #: versions this reader understands (version 1 lacks the cpu_time / cuda_time arrays)
 READABLE_VERSIONS = (1, 2)
-#: per-epoch cost arrays a run may carry, in the order :attr:`RunTable.cost_metric` prefers
-#: them (``epoch_time``, the wall time, is always present)
-COST_METRICS = ("cuda_time", "cpu_time", "epoch_time")
 DEFAULT_METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc")
 STATUSES = ("ok", "diverged", "failed")
 _STR = h5py.string_dtype(encoding="utf-8")
@@ -477,13 +475,8 @@ class RunTable:
         table's cost is one clock for all its runs, never a mix."""
         explicit = self.attrs.get("cost_metric")
         if explicit is not None:
-            check_choice("cost_metric", explicit, COST_METRICS, "RunTable.cost_metric")
-            if not self._measured(explicit):
-                raise SchemaError("cost_metric", explicit, [m for m in COST_METRICS
-                                                            if self._measured(m)],
-                                  f"run table {self.path}",
-                                  hint=f"attrs name {explicit!r} but some epochs lack it")
-            return explicit
+            return self._check_clock(explicit, "RunTable.cost_metric", f"run table {self.path}",
+                                     f"attrs name {explicit!r} but some epochs lack it")
         for m in COST_METRICS[:-1]:
             if self._measured(m):
                 return m
@@ -515,12 +508,16 @@ class RunTable:
         parameter ``cost_metric``) for a clock some epoch lacks."""
         if metric is None:
             return self.cost_metric
+        return self._check_clock(metric, where, where,
+                                 f"some epochs of run table {self.path} lack {metric}")
+
+    def _check_clock(self, metric: str, where: str, schema_where: str, hint: str) -> str:
+        """``metric`` if it is a known clock measured for every recorded epoch."""
         check_choice("cost_metric", metric, COST_METRICS, where)
         if not self._measured(metric):
             raise SchemaError("cost_metric", metric, [m for m in COST_METRICS
                                                       if self._measured(m)],
-                              where, hint=f"some epochs of run table {self.path} lack "
-                                          f"{metric}")
+                              schema_where, hint=hint)
         return metric
 
     def __repr__(self) -> str:

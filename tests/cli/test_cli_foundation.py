@@ -71,6 +71,21 @@ def test_import_without_torch():
     assert proc.returncode == 0, "importing hasbench pulled in torch: " + proc.stderr
 
 
+def test_loading_a_surrogate_does_not_import_h5py():
+    """Loading and querying a shipped surrogate reads JSON and model files only; checking
+    the clock its manifest names must not pull in the run-table reader (h5py, ~0.1 s of the
+    1 s load budget in docs/performance.md)."""
+    from pathlib import Path
+
+    if not (Path(__file__).resolve().parents[2] / "data" / "digits-hia-cnn.surrogate").is_dir():
+        pytest.skip("shipped surrogate not present")
+    code = ("import sys, hasbench; b = hasbench.load('digits-hia-cnn'); "
+            "b.query(b.space.sample_array(2, 0), fidelity=3); "
+            "sys.exit(1 if 'h5py' in sys.modules else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, "loading a surrogate imported h5py: " + proc.stderr
+
+
 @pytest.mark.parametrize("bad", [["spaces"], ["table"]])
 def test_missing_action_is_usage_error(bad):
     hb(*bad, check_rc=2)
