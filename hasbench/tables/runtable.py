@@ -916,6 +916,104 @@ class RunTableWriter:
         self._done |= new_keys
         return len(prepared)
 
+    def set_times(self, rows: Sequence[int], cpu_time: np.ndarray | None = None,
+                  cuda_time: np.ndarray | None = None, record: Mapping[str, Any] | None = None,
+                  overwrite: bool = False) -> int:
+        """Fill the CPU and/or CUDA time of existing runs (one atomic commit); returns the
+        number of runs changed.
+
+        This is how a table collected without a load-independent clock gets one
+        (:func:`hasbench.train.retime.retime`); curves, wall times and everything else stay
+        as they are.
+
+        Parameters
+        ----------
+        rows : sequence of int
+            Distinct run indices (rows of ``/runs``).
+        cpu_time, cuda_time : ndarray (len(rows), k), optional
+            Seconds per epoch, ``k <= max_epochs``; each row must be finite and >= 0 for
+            the run's recorded epochs (``n_epochs``); entries after them are ignored.
+        record : dict, optional
+            Entries recorded in ``provenance["retimed"]`` (one record per writer, updated by
+            each call, like ``provenance["extensions"]``), with ``runs_retimed`` counted.
+        overwrite : bool
+            Replace times already measured; by default a run whose recorded epochs already
+            have the clock raises :class:`~hasbench.errors.InvalidValueError` (measured data
+            are never silently replaced).
+        """
+        where = "RunTableWriter.set_times"
+        if self._lock is None or not self._lock.held:
+            raise InvalidValueError("writer", str(self.path), "an open writer (not closed)",
+                                    where)
+        st = self._st
+        n_runs, E = len(st.run_seed), st.max_epochs
+        try:
+            rows_arr = np.asarray(rows, dtype=np.int64).reshape(-1)
+        except (TypeError, ValueError):
+            raise InvalidValueError("rows", rows, f"run indices in [0, {n_runs})",
+                                    where) from None
+        if ((rows_arr < 0) | (rows_arr >= n_runs)).any() or len(set(rows_arr.tolist())) \
+                != len(rows_arr):
+            raise InvalidValueError("rows", rows_arr.tolist()[:5],
+                                    f"distinct run indices in [0, {n_runs})", where)
+        if cpu_time is None and cuda_time is None:
+            raise InvalidValueError("cpu_time/cuda_time", None, "at least one array", where)
+        if not isinstance(overwrite, bool):
+            raise InvalidValueError("overwrite", overwrite, [True, False], where)
+        n_ep = st.run_n_epochs[rows_arr]
+        mask = np.arange(E)[None, :] < n_ep[:, None]
+        new_arrays = {}
+        for name, val in (("cpu_time", cpu_time), ("cuda_time", cuda_time)):
+            if val is None:
+                continue
+            v = np.asarray(val, dtype=np.float64)
+            if v.ndim != 2 or v.shape[0] != len(rows_arr) or not 1 <= v.shape[1] <= E:
+                raise InvalidValueError(name, f"shape {v.shape}",
+                                        f"({len(rows_arr)}, k) with k <= {E}", where)
+            full = np.full((len(rows_arr), E), np.nan)
+            full[:, :v.shape[1]] = v
+            bad = mask & ~(np.isfinite(full) & (full >= 0))
+            if bad.any():
+                r = int(np.nonzero(bad.any(1))[0][0])
+                raise InvalidValueError(name, full[r][mask[r]].tolist()[:5],
+                                        f"finite values >= 0 for each of run "
+                                        f"{int(rows_arr[r])}'s {int(n_ep[r])} epochs", where)
+            old = getattr(st, name)[rows_arr]
+            if not overwrite and (mask & np.isfinite(old)).any(1).any():
+                r = int(np.nonzero((mask & np.isfinite(old)).any(1))[0][0])
+                raise InvalidValueError("rows", int(rows_arr[r]),
+                                        f"runs whose {name} is not measured yet", where,
+                                        hint="pass overwrite=True to replace measured times")
+            full[~mask] = np.nan
+            new_arrays[name] = full
+        prov = dict(st.provenance)
+        if record is not None:
+            rec = getattr(self, "_retime_record", None)
+            if rec is None:
+                rec = {"date": _now(), "hasbench_version": __version__,
+                       "session": os.urandom(4).hex(), "runs_retimed": 0}
+            rec = {**rec, **dict(record), "date": _now(),
+                   "runs_retimed": int(rec["runs_retimed"]) + len(rows_arr)}
+            self._retime_record = rec
+            recs = list(prov.get("retimed") or [])
+            if recs and isinstance(recs[-1], dict) and recs[-1].get("session") == rec["session"]:
+                recs[-1] = rec
+            else:
+                recs.append(rec)
+            prov["retimed"] = recs
+        import copy
+
+        new = copy.copy(st)
+        new.provenance = prov
+        for name, full in new_arrays.items():
+            arr = getattr(st, name).copy()
+            arr[rows_arr] = full
+            setattr(new, name, arr)
+        _atomic_write(self.path, new)
+        new.file_version = SCHEMA_VERSION
+        self._st = new
+        return len(rows_arr)
+
 
 def write_table(path: str | os.PathLike, space: Space | str, runs: Iterable[Run],
                 max_epochs: int, metrics: Sequence[str] = DEFAULT_METRICS,
