@@ -58,17 +58,21 @@ step kmnist-hia-cnn "${HIA300[@]}" --dataset kmnist --resolution 0.5 \
   --out data/kmnist-hia-cnn.h5
 step kannada-hia-cnn "${HIA300[@]}" --dataset kannada-mnist --resolution 0.5 \
   --out data/kannada-hia-cnn.h5
-# 9. re-time digits-zela2018 (collected before tables recorded CPU time; its wall times carry
+# 9-10. re-time the tables collected before tables recorded CPU time (their wall times carry
 #    the shared machine's load): each run's first 4 epochs are trained again on one thread
 #    and their CPU seconds stored, later epochs get the mean of epochs 2-4
-#    (hasbench.train.retime). Resumable like the steps above; then re-split and refit
-#    its surrogate (data/README.md).
-if [ "$ONLY" = "  " ] || [[ "$ONLY" == *" digits-zela2018.retime "* ]]; then
-  echo "$(date -u +%FT%TZ) start digits-zela2018.retime" >> data/logs/digits-zela2018.retime.log
-  "${PY[@]}" -m hasbench -v table retime data/digits-zela2018.h5 --epochs 4 --processes "$W" \
-    --allow-stale-surrogates >> data/logs/digits-zela2018.retime.log 2>&1
-  rc=$?
-  echo "$(date -u +%FT%TZ) end digits-zela2018.retime (exit $rc)" >> data/logs/digits-zela2018.retime.log
-  if [ $rc -ne 0 ]; then echo "step digits-zela2018.retime failed (exit $rc); rerun to resume" >&2; exit $rc; fi
-fi
+#    (hasbench.train.retime; step names NAME.retime). Resumable like the steps above; then
+#    re-split and refit the table's surrogate (data/README.md).
+retime_step() {  # retime_step NAME
+  local name=$1.retime
+  if [ "$ONLY" != "  " ] && [[ "$ONLY" != *" $name "* ]]; then return 0; fi
+  echo "$(date -u +%FT%TZ) start $name" >> "data/logs/$name.log"
+  "${PY[@]}" -m hasbench -v table retime "data/$1.h5" --epochs 4 --processes "$W" \
+    --allow-stale-surrogates >> "data/logs/$name.log" 2>&1
+  local rc=$?
+  echo "$(date -u +%FT%TZ) end $name (exit $rc)" >> "data/logs/$name.log"
+  if [ $rc -ne 0 ]; then echo "step $name failed (exit $rc); rerun to resume" >&2; exit $rc; fi
+}
+retime_step digits-zela2018
+retime_step fmnist-hia-cnn
 echo "$(date -u +%FT%TZ) all requested tables complete"

@@ -150,3 +150,52 @@ def test_cli_retime(measured, tmp_path, capsys):
     assert "retimed 6 runs (6 with curves identical" in out and "cpu_time" in out
     assert main(["table", "retime", str(path), "--epochs", "99", "--no-progress"]) == 2
     assert "--epochs" in capsys.readouterr().err
+
+
+def test_killed_retime_keeps_what_it_committed_and_resumes(tmp_path):
+    """A real SIGKILL midway: the runs committed before it keep their CPU times, the
+    rerun retimes only the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    src = tmp_path / "src.h5"
+    collect("hia-cnn", src, n_configs=10, seeds=2, epochs=E, sample_seed=5, progress=False,
+            **SMALL_KW)
+    path = _wall_only_copy(src, tmp_path / "k.h5")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(repo))
+    cmd = [sys.executable, "-m", "hasbench", "table", "retime", str(path), "--epochs", str(E),
+           "--commit-every", "1", "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    done = 0
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                done = int(np.isfinite(RunTable.read(path).cpu_time).all(1).sum())
+            except Exception:  # noqa: BLE001 - the file may be mid-replace; retry
+                done = 0
+            if done >= 2:
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    killed = RunTable.read(path)
+    kept = np.isfinite(killed.cpu_time).all(1)
+    assert 2 <= kept.sum() < killed.n_runs, "the kill must land midway"
+    p = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert f"retimed {killed.n_runs - kept.sum()} runs" in p.stdout
+    assert f"skipped {kept.sum()}" in p.stdout
+    after = RunTable.read(path)
+    assert after.cost_metric == "cpu_time"
+    np.testing.assert_array_equal(after.cpu_time[kept], killed.cpu_time[kept])
+    assert sum(r["runs_retimed"] for r in after.provenance["retimed"]) == after.n_runs
