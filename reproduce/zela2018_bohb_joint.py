@@ -79,6 +79,38 @@ def _share_better(a, b) -> float:
     return float(np.mean((a < b) + 0.5 * (a == b)))
 
 
+
+def plot_joint_vs_two_step(fv, benches, path, n_seeds: int, ncols: int = 4) -> None:
+    """Final true regret per seed of joint vs two-step search, one panel per benchmark
+    (a grid of ``ncols`` columns); ``fv`` is the frame of ``final_regret.csv``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from _common import PALETTE, boxes, style_regret_axis, suptitle
+
+    nc = min(ncols, len(benches))
+    nr = -(-len(benches) // nc)
+    fig, axes = plt.subplots(nr, nc, figsize=(4.6 * nc, 4.4 * nr + 0.4), squeeze=False)
+    labs = [x for p in JOINT_VS_TWO_STEP for x in p]
+    cols = [PALETTE[i // 2 * 2 + (i % 2)] for i in range(len(labs))]
+    for ax, name in zip(axes.ravel(), benches, strict=False):
+        f = fv[fv["benchmark"] == name]
+        data = [f.loc[f["label"] == lb, "value"].to_numpy() for lb in labs]
+        boxes(ax, data, [lb.replace(" (", "\n(") for lb in labs], cols)
+        style_regret_axis(ax, np.concatenate(data))
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel("final true regret (validation error\nabove the optimum)")
+        ax.grid(True, axis="y", which="both", alpha=0.25)
+    for ax in axes.ravel()[len(benches):]:
+        ax.set_visible(False)
+    suptitle(fig, f"Joint search vs two-step (architecture, then training HPs) at equal "
+                  f"simulated budget, {n_seeds} seeds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="one benchmark, 3 seeds, 30fe (CI)")
@@ -88,19 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
     import pandas as pd
     from _common import (
-        PALETTE,
-        boxes,
         budget_seconds,
         header,
         plot_anytime_panels,
         replay,
         shipped,
-        style_regret_axis,
-        suptitle,
         verdict,
         write_claim,
     )
@@ -139,23 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                         title=f"Joint space: median true regret over {n_seeds} seeds "
                               f"(band: bootstrap 95% CI), {WORKERS} workers, {fe} "
                               "full-fidelity evaluations of compute")
-    fig, axes = plt.subplots(1, len(benches), figsize=(4.6 * len(benches), 4.4),
-                             squeeze=False)
-    labs = [x for p in JOINT_VS_TWO_STEP for x in p]
-    cols = [PALETTE[i // 2 * 2 + (i % 2)] for i in range(len(labs))]
-    for ax, name in zip(axes[0], benches, strict=True):
-        f = fv[fv["benchmark"] == name]
-        data = [f.loc[f["label"] == lb, "value"].to_numpy() for lb in labs]
-        boxes(ax, data, [lb.replace(" (", "\n(") for lb in labs], cols)
-        style_regret_axis(ax, np.concatenate(data))
-        ax.set_title(name, fontsize=10)
-        ax.set_ylabel("final true regret (validation error\nabove the optimum)")
-        ax.grid(True, axis="y", which="both", alpha=0.25)
-    suptitle(fig, f"Joint search vs two-step (architecture, then training HPs) at equal "
-                  f"simulated budget, {n_seeds} seeds")
-    fig.tight_layout()
-    fig.savefig(out / "joint_vs_two_step.png", dpi=120)
-    plt.close(fig)
+    plot_joint_vs_two_step(fv, benches, out / "joint_vs_two_step.png", n_seeds)
 
     # ---- verdicts
     lines = header("Zela et al. 2018: BOHB on the joint space; joint vs two-step", a.quick)
