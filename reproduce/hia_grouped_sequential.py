@@ -7,8 +7,8 @@ the best configuration by 19.69%, at -2.23 points validation and -0.44 points te
 against the simultaneous strategy (one TPE over all ten hyperparameters).
 
 What this script does, per benchmark (every shipped ``*-hia-cnn`` surrogate; the paper's
-six datasets are not ours, and mnist/usps/kmnist/kannada are still being collected: the
-list picks up each one once its surrogate ships), ``SEEDS`` seeds per strategy, one
+six datasets are not ours; ours are digits, fmnist, mnist, usps, kmnist and kannada, and
+the list picks up any further one once its surrogate ships), ``SEEDS`` seeds per strategy, one
 simulated worker (sequential, spec section 5), ``N_TRIALS`` trials each:
 
 * GSOS: ``grouped-sequential`` with importance weights from ``IMPORTANCE`` (N-RReliefF, the
