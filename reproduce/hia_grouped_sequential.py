@@ -178,9 +178,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- figures
     cv = pd.concat(curves, ignore_index=True)
-    fig, axes = plt.subplots(1, len(benches), figsize=(5.4 * len(benches), 4.4),
-                             squeeze=False)
-    for ax, name in zip(axes[0], benches, strict=True):
+    nc = min(3, len(benches))  # a grid: six panels in one row were unreadable
+    nr = -(-len(benches) // nc)
+    fig, axes = plt.subplots(nr, nc, figsize=(5.4 * nc, 4.4 * nr + 0.5), squeeze=False)
+    for ax in axes.ravel()[len(benches):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.ravel(), benches, strict=False):
         c = cv[cv["benchmark"] == name]
         grid = np.geomspace(max(c["time"].min(), 1e-3), c["time"].max(), 200)
         runs_, _, v = run_matrix(c, grid, column="acc")
@@ -212,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         ax.legend(fontsize=8, loc="lower right")
     suptitle(fig, f"Grouped sequential vs simultaneous TPE, {N_TRIALS} trials, 1 worker "
                   "(band: 25-75% over seeds)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     fig.savefig(out / "incumbent.png", dpi=120)
     plt.close(fig)
 
