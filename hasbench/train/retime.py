@@ -67,6 +67,12 @@ def extrapolate_epochs(measured: np.ndarray, n_epochs: int) -> np.ndarray:
     return np.concatenate([m, np.full(n_epochs - m.size, fill)])
 
 
+def _unmeasured(t: RunTable) -> np.ndarray:
+    """Rows of runs some recorded epoch of which has no CPU time."""
+    mask = np.arange(t.max_epochs)[None, :] < t.run_n_epochs[:, None]
+    return np.nonzero((mask & ~np.isfinite(t.cpu_time)).any(1))[0]
+
+
 def _dataset_kwargs_of(table: RunTable, data_dir) -> dict[str, Any]:
     prov = table.provenance
     info = prov.get("dataset_info")
@@ -140,8 +146,7 @@ def retime(table: str | os.PathLike, epochs: int = 4, workers: int = 1,
         if not isinstance(flag, bool):
             raise InvalidValueError(name, flag, [True, False], where)
     ds_kwargs = _dataset_kwargs_of(t, data_dir)
-    mask = np.arange(t.max_epochs)[None, :] < t.run_n_epochs[:, None]
-    need = np.nonzero((mask & ~np.isfinite(t.cpu_time)).any(1))[0]
+    need = _unmeasured(t)
     summary: dict[str, Any] = {"table": str(path), "epochs": epochs, "retimed": 0,
                                "skipped": int(t.n_runs - need.size), "identical_curves": 0,
                                "failed": 0, "seconds": 0.0}
@@ -156,8 +161,8 @@ def retime(table: str | os.PathLike, epochs: int = 4, workers: int = 1,
     lock = acquire_lock(path, where, parameter="table")
     try:
         writer = RunTableWriter(path, lock=lock)
-        t = writer.table()  # as committed under the lock
-        need = np.nonzero((mask & ~np.isfinite(t.cpu_time)).any(1))[0]
+        t = writer.table()  # as committed under the lock (another writer may have added runs)
+        need = _unmeasured(t)
         summary["skipped"] = int(t.n_runs - need.size)
         if need.size:
             _retime_locked(writer, t, need, epochs, workers, ds_kwargs, commit_every,

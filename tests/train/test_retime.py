@@ -199,3 +199,38 @@ def test_killed_retime_keeps_what_it_committed_and_resumes(tmp_path):
     assert after.cost_metric == "cpu_time"
     np.testing.assert_array_equal(after.cpu_time[kept], killed.cpu_time[kept])
     assert sum(r["runs_retimed"] for r in after.provenance["retimed"]) == after.n_runs
+
+
+def test_runs_appended_before_the_lock_are_retimed_too(measured, tmp_path, monkeypatch):
+    """Another writer may extend the table between retime's first read and its lock: the
+    runs to retime are taken from the table as committed under the lock (a real append
+    interleaved at that point)."""
+    import hasbench.train.retime as rt
+
+    ref = RunTable.read(measured)
+    path = _wall_only_copy(measured, tmp_path / "grow.h5")
+    t = RunTable.read(path)
+    keep = [r for r in range(t.n_runs) if r != 5]
+    small = tmp_path / "small.h5"  # the same table without its last run
+    with RunTableWriter(small, t.space, t.metrics, t.max_epochs,
+                        provenance={k: v for k, v in t.provenance.items()
+                                    if k in ("dataset", "dataset_info", "device")}) as w:
+        w.append([Run(config=t.configs[t.run_config[r]], seed=int(t.run_seed[r]),
+                      metrics={m: t.curve(m)[r] for m in t.metrics},
+                      epoch_time=t.epoch_time[r],
+                      static={s: t.static[s][t.run_config[r]] for s in t.static})
+                  for r in keep])
+    real_lock = rt.acquire_lock
+
+    def lock_after_an_append(p, *a, **kw):
+        with RunTableWriter(p) as w:  # the other writer, before retime takes the lock
+            w.append([Run(config=t.configs[t.run_config[5]], seed=int(t.run_seed[5]),
+                          metrics={m: t.curve(m)[5] for m in t.metrics},
+                          epoch_time=t.epoch_time[5],
+                          static={s: t.static[s][t.run_config[5]] for s in t.static})])
+        return real_lock(p, *a, **kw)
+
+    monkeypatch.setattr(rt, "acquire_lock", lock_after_an_append)
+    s = retime(small, epochs=2, progress=False)
+    assert s["retimed"] == ref.n_runs
+    assert RunTable.read(small).cost_metric == "cpu_time"
