@@ -82,3 +82,34 @@ def syn_surrogate(syn_table, tmp_path_factory):
     sur = CurveSurrogate("xgb", params=SMALL_XGB, n_jobs=1).fit(syn_table)
     sur.save(tmp_path_factory.mktemp("sur") / "syn.surrogate")
     return sur
+
+
+@pytest.fixture
+def sigkill_when():
+    """``sigkill_when(cmd, ready, cwd=, env=)``: start ``cmd`` (output discarded), poll
+    ``ready()`` every ``poll`` s until it is true (an exception counts as not yet: a file
+    may be mid-replace), the process exits or ``timeout`` s pass, then SIGKILL it and reap
+    it. The kill-and-resume tests of collect and retime share it."""
+    import signal
+    import subprocess
+    import time
+
+    def run(cmd, ready, *, cwd, env, timeout: float = 120.0, poll: float = 0.01) -> None:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + timeout
+            while time.time() < deadline and proc.poll() is None:
+                try:
+                    if ready():
+                        break
+                except Exception:  # noqa: BLE001 - not readable yet; retry
+                    pass
+                time.sleep(poll)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+    return run

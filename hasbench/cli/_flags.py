@@ -4,6 +4,7 @@
   they still work and print a one-line note on stderr naming the new spelling.
 - :func:`cli_names`: re-raise a library error under the CLI flag that carried the value
   (``--budget``, not ``replay_many``'s ``time_budget``).
+- :func:`command_line`: the command as typed, for a table's provenance.
 """
 
 from __future__ import annotations
@@ -14,6 +15,18 @@ import sys
 from collections.abc import Iterator, Mapping
 
 from ..errors import HasbenchError
+
+
+def command_line() -> str | None:
+    """``hasbench ARGS...`` as typed (shell-quoted), when this process is the ``hasbench``
+    console script or ``python -m hasbench``; ``None`` otherwise (e.g. ``main([...])`` called
+    from Python, whose ``sys.argv`` is not the command)."""
+    import shlex
+
+    if sys.argv and sys.argv[0].endswith(("hasbench", "__main__.py")):
+        return "hasbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    return None
+
 
 #: the release after which the deprecated spellings go
 REMOVED_IN = "0.3"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 
-from ._flags import cli_names, deprecated_choice, deprecated_flag
+from ._flags import cli_names, command_line, deprecated_choice, deprecated_flag
 
 
 def register(sub) -> None:
@@ -78,8 +77,7 @@ def _collect(args) -> int:
         print("hasbench collect: needs torch (pip install -e '.[train]' in the hasbench "
               f"clone): {exc}", file=sys.stderr)
         return 1  # the environment, not the input, is at fault
-    command = "hasbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
-        if sys.argv and sys.argv[0].endswith(("hasbench", "__main__.py")) else None
+    command = command_line()
     names = {"workers": "--processes", "executor": "--executor", "n_configs": "--n-configs",
              "seeds": "--seeds", "epochs": "--epochs", "threads": "--threads",
              "max_group": "--max-group", "dataset": "--dataset", "space": "--space",

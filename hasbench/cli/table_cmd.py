@@ -83,7 +83,6 @@ def _export_csv(args) -> int:
 
 
 def _retime(args) -> int:
-    import shlex
     import sys
 
     try:
@@ -92,10 +91,9 @@ def _retime(args) -> int:
         print("hasbench table retime: needs torch (pip install -e '.[train]' in the "
               f"hasbench clone): {exc}", file=sys.stderr)
         return 1
-    from ._flags import cli_names
+    from ._flags import cli_names, command_line
 
-    command = "hasbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
-        if sys.argv and sys.argv[0].endswith(("hasbench", "__main__.py")) else None
+    command = command_line()
     names = {"table": "FILE", "epochs": "--epochs", "workers": "--processes",
              "data_dir": "--data-dir", "commit_every": "--commit-every"}
     with cli_names("table retime", names, (None, "retime")):

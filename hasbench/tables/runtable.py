@@ -166,14 +166,22 @@ def _extended_provenance(st: _State, rec: dict[str, Any], n_runs: int, n_configs
                          ) -> dict[str, Any]:
     """The table's provenance with this writer's extension record (one per writer, updated
     by each of its appends with the size after it)."""
-    prov = dict(st.provenance)
-    exts = list(prov.get("extensions") or [])
-    rec = {**rec, "runs_after": int(n_runs), "configs_after": int(n_configs)}
-    if exts and isinstance(exts[-1], dict) and exts[-1].get("session") == rec["session"]:
-        exts[-1] = rec
+    return _with_session_record(st.provenance, "extensions", {
+        **rec, "runs_after": int(n_runs), "configs_after": int(n_configs)})
+
+
+def _with_session_record(provenance: Mapping[str, Any], key: str, rec: dict[str, Any]
+                         ) -> dict[str, Any]:
+    """``provenance`` with ``rec`` as the last record of the list ``provenance[key]``: it
+    replaces the last record when that one is of the same writer session (``"session"``),
+    else it is appended (one record per writer, updated by each of its commits)."""
+    prov = dict(provenance)
+    recs = list(prov.get(key) or [])
+    if recs and isinstance(recs[-1], dict) and recs[-1].get("session") == rec["session"]:
+        recs[-1] = rec
     else:
-        exts.append(rec)
-    prov["extensions"] = exts
+        recs.append(rec)
+    prov[key] = recs
     return prov
 
 
@@ -986,7 +994,7 @@ class RunTableWriter:
                                         hint="pass overwrite=True to replace measured times")
             full[~mask] = np.nan
             new_arrays[name] = full
-        prov = dict(st.provenance)
+        prov = st.provenance
         if record is not None:
             rec = getattr(self, "_retime_record", None)
             if rec is None:
@@ -995,12 +1003,7 @@ class RunTableWriter:
             rec = {**rec, **dict(record), "date": _now(),
                    "runs_retimed": int(rec["runs_retimed"]) + len(rows_arr)}
             self._retime_record = rec
-            recs = list(prov.get("retimed") or [])
-            if recs and isinstance(recs[-1], dict) and recs[-1].get("session") == rec["session"]:
-                recs[-1] = rec
-            else:
-                recs.append(rec)
-            prov["retimed"] = recs
+            prov = _with_session_record(prov, "retimed", rec)
         import copy
 
         new = copy.copy(st)

@@ -131,53 +131,56 @@ def retime(table: str | os.PathLike, epochs: int = 4, workers: int = 1,
         ``retimed``, ``skipped`` (runs that had a CPU time), ``identical_curves``,
         ``failed``, ``seconds``, ``cost_metric`` (the table's clock afterwards).
     """
-    import torch
-
-    from .collect import _Failure, _LocalExecutor, dependent_surrogates
-
     where = "retime"
     path = check_path("table", table, must_exist=True, where=where)
-    t = RunTable.read(path)
-    epochs = check_int("epochs", epochs, 1, t.max_epochs, where)
     workers = check_int("workers", workers, 1, None, where)
     commit_every = check_int("commit_every", commit_every, 1, None, where)
     for name, flag in (("progress", progress), ("allow_stale_surrogates",
                                                 allow_stale_surrogates)):
         if not isinstance(flag, bool):
             raise InvalidValueError(name, flag, [True, False], where)
-    ds_kwargs = _dataset_kwargs_of(t, data_dir)
-    need = _unmeasured(t)
-    summary: dict[str, Any] = {"table": str(path), "epochs": epochs, "retimed": 0,
-                               "skipped": int(t.n_runs - need.size), "identical_curves": 0,
-                               "failed": 0, "seconds": 0.0}
-    if need.size and not allow_stale_surrogates:
-        deps = dependent_surrogates(path)
-        if deps:
-            raise InvalidValueError(
-                "table", str(path), "a run table that no surrogate was fitted on", where,
-                hint=f"{', '.join(d.name for d in deps)} was fitted on this file (or a split "
-                     "of it) and would fail to load afterwards (SurrogateHashError); pass "
-                     "allow_stale_surrogates=True (--allow-stale-surrogates) and refit")
+    # one read, under the lock: the runs to retime are those of the table as committed
+    # then (another writer may have added runs before)
     lock = acquire_lock(path, where, parameter="table")
     try:
         writer = RunTableWriter(path, lock=lock)
-        t = writer.table()  # as committed under the lock (another writer may have added runs)
+        t = writer.table()
+        epochs = check_int("epochs", epochs, 1, t.max_epochs, where)
+        ds_kwargs = _dataset_kwargs_of(t, data_dir)
         need = _unmeasured(t)
-        summary["skipped"] = int(t.n_runs - need.size)
+        summary: dict[str, Any] = {"table": str(path), "epochs": epochs, "retimed": 0,
+                                   "skipped": int(t.n_runs - need.size),
+                                   "identical_curves": 0, "failed": 0, "seconds": 0.0}
         if need.size:
+            if not allow_stale_surrogates:
+                _refuse_dependent_surrogates(path, where)
             _retime_locked(writer, t, need, epochs, workers, ds_kwargs, commit_every,
-                           progress, command, summary, torch.__version__, _Failure,
-                           _LocalExecutor)
+                           progress, command, summary)
+        summary["cost_metric"] = writer.table().cost_metric
         writer.close()
     finally:
         lock.release()
-    summary["cost_metric"] = RunTable.read(path).cost_metric
     return summary
 
 
+def _refuse_dependent_surrogates(path, where: str) -> None:
+    from .collect import dependent_surrogates
+
+    deps = dependent_surrogates(path)
+    if deps:
+        raise InvalidValueError(
+            "table", str(path), "a run table that no surrogate was fitted on", where,
+            hint=f"{', '.join(d.name for d in deps)} was fitted on this file (or a split "
+                 "of it) and would fail to load afterwards (SurrogateHashError); pass "
+                 "allow_stale_surrogates=True (--allow-stale-surrogates) and refit")
+
+
 def _retime_locked(writer, t, need, epochs, workers, ds_kwargs, commit_every, progress,
-                   command, summary, torch_version, _Failure, _LocalExecutor) -> None:
+                   command, summary) -> None:
+    import torch
     from tqdm.auto import tqdm
+
+    from .collect import _Failure, _LocalExecutor
 
     row_of = {(t.config_ids[t.run_config[r]], int(t.run_seed[r])): int(r) for r in need}
     configs = t.configs
@@ -188,7 +191,7 @@ def _retime_locked(writer, t, need, epochs, workers, ds_kwargs, commit_every, pr
         by_len.setdefault(k, []).append((configs[t.run_config[r]], int(t.run_seed[r])))
     record = {"command": command or "hasbench.train.retime.retime", "epochs": epochs,
               "rule": RULE, "clock": "time.thread_time, 1 torch thread",
-              "torch_version": torch_version, "platform": platform.platform(),
+              "torch_version": torch.__version__, "platform": platform.platform(),
               "identical_curves": 0}
     bar = tqdm(total=t.n_runs, initial=summary["skipped"], disable=not progress,
                desc=f"retime {t.path.name}", unit="run", file=sys.stderr,

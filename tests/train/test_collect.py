@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +80,7 @@ def test_cli_collect_end_to_end_and_table_info(tmp_path, capsys):
     assert "epochs" in capsys.readouterr().err
 
 
-def test_kill_and_resume_equals_uninterrupted(tmp_path):
+def test_kill_and_resume_equals_uninterrupted(tmp_path, sigkill_when):
     args = dict(n_configs=5, seeds=2, epochs=3, sample_seed=3, **SMALL_KW)
     ref = tmp_path / "ref.h5"
     collect("hia-cnn", ref, progress=False, **args)
@@ -90,25 +88,8 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path):
     cmd = [sys.executable, "-m", "hasbench", "collect", "--space", "hia-cnn", "--n-configs",
            "5", "--seeds", "2", "--epochs", "3", "--sample-seed", "3", "--out", str(out),
            "--no-progress", *SMALL]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 120
-        n_at_kill = 0
-        while time.time() < deadline and proc.poll() is None:
-            if out.exists():
-                try:
-                    n_at_kill = RunTable.read(out).n_runs
-                except Exception:  # the file may be mid-replace; retry
-                    n_at_kill = 0
-                if n_at_kill >= 2:
-                    break
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    sigkill_when(cmd, lambda: out.exists() and RunTable.read(out).n_runs >= 2, cwd=REPO,
+                 env=_env(), poll=0.02)
     n_after = RunTable.read(out).n_runs
     assert 2 <= n_after < 10, "the kill must land midway"
     p = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)

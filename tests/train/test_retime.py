@@ -152,14 +152,12 @@ def test_cli_retime(measured, tmp_path, capsys):
     assert "--epochs" in capsys.readouterr().err
 
 
-def test_killed_retime_keeps_what_it_committed_and_resumes(tmp_path):
+def test_killed_retime_keeps_what_it_committed_and_resumes(tmp_path, sigkill_when):
     """A real SIGKILL midway: the runs committed before it keep their CPU times, the
     rerun retimes only the rest."""
     import os
-    import signal
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[2]
@@ -170,24 +168,8 @@ def test_killed_retime_keeps_what_it_committed_and_resumes(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(repo))
     cmd = [sys.executable, "-m", "hasbench", "table", "retime", str(path), "--epochs", str(E),
            "--commit-every", "1", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    done = 0
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None:
-            try:
-                done = int(np.isfinite(RunTable.read(path).cpu_time).all(1).sum())
-            except Exception:  # noqa: BLE001 - the file may be mid-replace; retry
-                done = 0
-            if done >= 2:
-                break
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    sigkill_when(cmd, lambda: np.isfinite(RunTable.read(path).cpu_time).all(1).sum() >= 2,
+                 cwd=repo, env=env)
     killed = RunTable.read(path)
     kept = np.isfinite(killed.cpu_time).all(1)
     assert 2 <= kept.sum() < killed.n_runs, "the kill must land midway"
