@@ -41,8 +41,8 @@ def register(sub) -> None:
                         "cores made a small fit 3x slower on a busy machine)")
     p.add_argument("--time-detrend", type=int, default=0, metavar="RUNS",
                    help="remove slow machine-load drift from the epoch times: rolling-median "
-                        "window in runs of collection order (default 0: off; the shipped "
-                        "digits-hia-cnn surrogates use 256); see docs/surrogates.md")
+                        "window in runs of collection order (default 0: off; for wall-time "
+                        "tables collected under changing load); see docs/surrogates.md")
     p.add_argument("--acc-transform", default="logit", metavar="{logit,none}",
                    help="scale the accuracy means are fitted on (default logit: spreads "
                         "the crowded top of the range; see docs/surrogates.md)")

@@ -123,22 +123,6 @@ def test_version_1_file_reads_with_nan_costs_and_upgrades_on_append(tmp_path):
     assert t.cost_metric == "epoch_time"  # not every run has CPU time
 
 
-def test_shipped_version_1_table_still_loads():
-    from pathlib import Path
-
-    # the digits held-out table is still the version-1 file it was collected as (fmnist
-    # and zela were re-timed into version 2 on 2026-12-03)
-    p = Path(__file__).resolve().parents[2] / "data" / "digits-hia-cnn.heldout.h5"
-    if not p.exists():
-        pytest.skip(f"{p.name} not present")
-    with h5py.File(p, "r") as f:
-        if int(f.attrs["schema_version"]) != 1:
-            pytest.skip(f"the shipped {p.name} is no longer a version-1 file")
-    t = RunTable.read(p)
-    assert t.schema_version == 1 and t.n_runs == 400
-    assert t.cost_metric == "epoch_time" and np.isnan(t.cpu_time).all()
-
-
 @pytest.mark.parametrize("version", [0, 3, 99])
 def test_unknown_versions_refused_with_named_error(tmp_path, version):
     p = tmp_path / "t.h5"
