@@ -67,6 +67,18 @@ def test_cross_dataset_tables_are_paired_config_by_config(name):
     assert t.schema_version == 2 and t.cost_metric == "cpu_time"
 
 
+def _assert_retimed(t):
+    """Every run of ``t`` re-timed on the CPU clock, the same training timed."""
+    assert t.cost_metric == "cpu_time", t.path.name
+    recs = t.provenance["retimed"]
+    assert sum(r["runs_retimed"] for r in recs) == t.n_runs
+    assert all(r["epochs"] >= 2 for r in recs)
+    # the same training was timed: most prefixes bit-identical (583 of 600, 852 of 1000,
+    # 8,044 of 8,192; the rest differ in late epochs of chaotic high-learning-rate runs, on
+    # another CPU kernel)
+    assert sum(r["identical_curves"] for r in recs) >= 0.8 * t.n_runs
+
+
 @pytest.mark.parametrize("name", ["digits-zela2018", "fmnist-hia-cnn"])
 def test_retimed_tables_run_on_the_cpu_clock(name):
     """Issue 17: the tables collected before CPU time was recorded were re-timed
@@ -74,14 +86,7 @@ def test_retimed_tables_run_on_the_cpu_clock(name):
     the machine that collected them: every run has CPU time, the provenance says how it
     was measured and that (nearly) every retrained prefix reproduced the stored curves,
     and the splits and the surrogate fitted on them use that clock."""
-    t = _read(DATA / f"{name}.h5")
-    assert t.cost_metric == "cpu_time"
-    recs = t.provenance["retimed"]
-    assert sum(r["runs_retimed"] for r in recs) == t.n_runs
-    assert all(r["epochs"] >= 2 for r in recs)
-    # the same training was timed: most prefixes bit-identical (583 of 600, 852 of 1000; the rest
-    # differ in late epochs of chaotic high-learning-rate runs, on another CPU kernel)
-    assert sum(r["identical_curves"] for r in recs) >= 0.8 * t.n_runs
+    _assert_retimed(_read(DATA / f"{name}.h5"))
     for part in ("train", "heldout"):
         assert _read(DATA / "splits" / f"{name}.{part}.h5").cost_metric == "cpu_time"
     man = DATA / f"{name}.surrogate" / "manifest.json"
@@ -93,11 +98,7 @@ def test_retimed_digits_tables_and_surrogates_run_on_the_cpu_clock():
     both surrogates fitted on them) runs on re-timed CPU seconds, not on the wall time of
     the loaded machine it was collected on (re-timed 2026-12-03)."""
     for fname in ("digits-hia-cnn.h5", "digits-hia-cnn.heldout.h5"):
-        t = _read(DATA / fname)
-        assert t.cost_metric == "cpu_time", fname
-        recs = t.provenance["retimed"]
-        assert sum(r["runs_retimed"] for r in recs) == t.n_runs
-        assert sum(r["identical_curves"] for r in recs) >= 0.8 * t.n_runs
+        _assert_retimed(_read(DATA / fname))
     for sur in ("digits-hia-cnn", "digits-hia-cnn-mlp"):
         man = json.loads((DATA / f"{sur}.surrogate" / "manifest.json").read_text())
         assert man["cost_metric"] == "cpu_time", sur
